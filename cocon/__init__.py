@@ -1,0 +1,1 @@
+"""Cocon: a French-first anonymous web chat, safe by design."""

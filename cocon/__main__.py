@@ -1,0 +1,5 @@
+import sys
+
+from cocon.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Every state change: ``do_*`` functions validate, check, write, then publish."""

@@ -1,0 +1,201 @@
+"""Entering without sign-up, optional registration, login, and session lookup."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from cocon.actions.common import now, remember
+from cocon.domain.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
+from cocon.domain.postal import PostalCodeError, departement_from_postal
+from cocon.domain.pseudo import PseudoError, normalize_pseudo, pseudo_key
+from cocon.domain.tokens import new_token, token_id
+from cocon.errors import BadRequest, ClientError, Conflict, NotAllowed
+from cocon.runtime import Runtime
+from cocon.store import identities
+from cocon.store.identities import FAR_FUTURE, UserRow
+
+GENDERS = ("femme", "homme", "autre")
+AGE_MIN, AGE_MAX = 18, 99
+HOLD_AFTER_ENTRY_S = 15 * 60.0
+
+
+class Underage(ClientError):
+    code = "underage"
+
+
+@dataclass(frozen=True, slots=True)
+class Entered:
+    user: UserRow
+    session_token: str
+    device_token: str
+
+
+def _validate(
+    pseudo: object, gender: object, age: object, postal_code: object
+) -> tuple[str, str, int, str]:
+    if not isinstance(pseudo, str):
+        raise BadRequest("Choisissez un pseudo.", code="pseudo_length", field="pseudo")
+    try:
+        clean = normalize_pseudo(pseudo)
+    except PseudoError as exc:
+        raise BadRequest(str(exc), code=exc.code, field="pseudo") from exc
+    if gender not in GENDERS:
+        raise BadRequest("Choisissez femme, homme ou autre.", code="gender", field="gender")
+    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 150:
+        raise BadRequest("Indiquez votre âge en années.", code="age", field="age")
+    if age > AGE_MAX:
+        raise BadRequest(
+            f"L'âge doit être entre {AGE_MIN} et {AGE_MAX} ans.", code="age", field="age"
+        )
+    if not isinstance(postal_code, str):
+        raise BadRequest("Indiquez votre code postal.", code="postal_code", field="postal_code")
+    try:
+        dep = departement_from_postal(postal_code)
+    except PostalCodeError as exc:
+        raise BadRequest(str(exc), code="postal_code", field="postal_code") from exc
+    return clean, str(gender), age, dep
+
+
+UNDERAGE_MESSAGE = (
+    "Cocon est réservé aux personnes majeures. Si quelque chose t'inquiète en ligne, "
+    "tu peux en parler gratuitement et anonymement au 3018 (ou sur 3018.fr), "
+    "et au 119 en cas de danger."
+)
+
+
+async def do_enter(
+    rt: Runtime,
+    device_token: str | None,
+    pseudo: object,
+    gender: object,
+    age: object,
+    postal_code: object,
+) -> tuple[Entered | None, str, ClientError | None]:
+    """Enter as a guest. Returns (entered, device token, refusal): the device token is
+    set even on refusal, so that an under-18 refusal is remembered for this device."""
+    device_token = device_token or new_token()
+    device_id = token_id(device_token)
+    t = now()
+    async with rt.engine.begin() as db:
+        until = await identities.device_underage_until(db, device_id)
+        if until is not None and until > t:
+            return None, device_token, Underage(UNDERAGE_MESSAGE)
+        if isinstance(age, int) and not isinstance(age, bool) and 0 <= age < AGE_MIN:
+            await identities.mark_underage(
+                db, device_id, t + rt.settings.minor_block_hours * 3600, t
+            )
+            return None, device_token, Underage(UNDERAGE_MESSAGE)
+    try:
+        clean, g, a, dep = _validate(pseudo, gender, age, postal_code)
+    except ClientError as exc:
+        return None, device_token, exc
+    key = pseudo_key(clean)
+    async with rt.engine.begin() as db:
+        holder = await identities.pseudo_holder(db, key)
+        if holder is not None and holder[1] > t:
+            return (
+                None,
+                device_token,
+                Conflict("Ce pseudo est déjà pris.", code="pseudo_taken", field="pseudo"),
+            )
+        if await identities.registered_by_key(db, key) is not None:
+            return (
+                None,
+                device_token,
+                Conflict(
+                    "Ce pseudo est réservé par un membre.", code="pseudo_taken", field="pseudo"
+                ),
+            )
+        await identities.ensure_device(db, device_id, t)
+        user = await identities.create_user(
+            db,
+            pseudo=clean,
+            key=key,
+            gender=g,
+            age=a,
+            dep=dep,
+            device_id=device_id,
+            now=t,
+            hold_until=t + HOLD_AFTER_ENTRY_S,
+        )
+        token = new_token()
+        await identities.create_session(
+            db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
+        )
+    remember(rt, user)
+    return Entered(user, token, device_token), device_token, None
+
+
+async def do_register(rt: Runtime, user: UserRow, password: object) -> UserRow:
+    if not isinstance(password, str) or not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise BadRequest(
+            f"Le mot de passe doit faire au moins {MIN_LENGTH} caractères.",
+            code="password",
+            field="password",
+        )
+    if user.registered:
+        raise Conflict("Ce pseudo est déjà enregistré.", code="conflict")
+    hashed = await asyncio.to_thread(hash_password, password)
+    async with rt.engine.begin() as db:
+        other = await identities.registered_by_key(db, user.pseudo_key)
+        if other is not None:
+            raise Conflict("Ce pseudo est réservé par un membre.", code="pseudo_taken")
+        await identities.register(db, user.id, hashed)
+        fresh = await identities.user_by_id(db, user.id)
+    assert fresh is not None
+    remember(rt, fresh)
+    return fresh
+
+
+async def do_login(
+    rt: Runtime, device_token: str | None, pseudo: object, password: object
+) -> Entered:
+    if not isinstance(pseudo, str) or not isinstance(password, str):
+        raise BadRequest("Pseudo et mot de passe requis.", field="pseudo")
+    try:
+        key = pseudo_key(normalize_pseudo(pseudo))
+    except PseudoError as exc:
+        raise NotAllowed("Pseudo ou mot de passe incorrect.", code="bad_login") from exc
+    async with rt.engine.connect() as db:
+        user = await identities.registered_by_key(db, key)
+    ok = (
+        user is not None
+        and user.password_hash is not None
+        and await asyncio.to_thread(verify_password, user.password_hash, password)
+    )
+    if not ok or user is None:
+        raise NotAllowed("Pseudo ou mot de passe incorrect.", code="bad_login")
+    device_token = device_token or new_token()
+    device_id = token_id(device_token)
+    t = now()
+    token = new_token()
+    async with rt.engine.begin() as db:
+        await identities.ensure_device(db, device_id, t)
+        await identities.create_session(
+            db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
+        )
+        await identities.set_hold(db, user.id, FAR_FUTURE)
+    remember(rt, user)
+    return Entered(user, token, device_token)
+
+
+async def session_user(rt: Runtime, token: str | None) -> UserRow | None:
+    if not token or len(token) > 200:
+        return None
+    async with rt.engine.connect() as db:
+        return await identities.session_user(db, token_id(token), now())
+
+
+async def do_logout(rt: Runtime, token: str) -> None:
+    async with rt.engine.begin() as db:
+        await identities.delete_session(db, token_id(token))
+
+
+async def hold_pseudo(rt: Runtime, user: UserRow, online: bool) -> None:
+    """Guests keep their pseudo while connected and for a while after."""
+    if user.registered:
+        return
+    until = now() + (86400.0 if online else HOLD_AFTER_ENTRY_S)
+    async with rt.engine.begin() as db:
+        await identities.set_hold(db, user.id, until)

@@ -1,0 +1,217 @@
+"""Sending, typing, history and resume on streams."""
+
+from __future__ import annotations
+
+import time
+
+from cocon.access import (
+    access_conversation,
+    access_room_to_join,
+    access_stream_to_read,
+    parse_stream,
+)
+from cocon.actions.common import (
+    brief,
+    briefs,
+    entry_events,
+    notify,
+    publish,
+    publish_entry,
+    text_request,
+    to_builtins,
+)
+from cocon.domain.text import clean_text, mentioned_pseudos
+from cocon.errors import BadRequest, ClientError, NotAllowed, RateLimited
+from cocon.gateway.connection import Connection
+from cocon.gateway.ratelimit import TokenBucket
+from cocon.gateway.tracker import Tracker
+from cocon.protocol.commands import Position
+from cocon.protocol.events import Ack, HistoryPage, Message, Resumed, TypingEvent
+from cocon.runtime import Runtime
+from cocon.store import social
+from cocon.store import streams as stream_store
+
+TYPING_EVERY_S = 3.0
+HISTORY_MAX = 100
+
+
+def _rate_limit(rt: Runtime, conn: Connection, stream: str) -> None:
+    bucket = conn.buckets.get(stream)
+    if bucket is None:
+        s = rt.settings
+        bucket = conn.buckets[stream] = TokenBucket(s.rate_per_s, s.rate_burst)
+    wait = bucket.take()
+    if wait:
+        raise RateLimited(wait)
+
+
+async def _check_dm_writable(rt: Runtime, conn: Connection, conv_id: int) -> tuple[int, bool]:
+    """(peer id, first message of a pending request?) or a refusal."""
+    async with rt.engine.connect() as db:
+        conv = await access_conversation(db, conn.user_id, conv_id)
+        peer = conv.peer_of(conn.user_id)
+        if conv.state == "declined":
+            raise NotAllowed("Cette personne a refusé la conversation.", code="declined")
+        if await social.is_blocked_either_way(db, conn.user_id, peer):
+            raise NotAllowed("Vous ne pouvez pas écrire à cette personne.", code="blocked")
+        if conv.state == "accepted":
+            return peer, False
+        if conv.requested_by != conn.user_id:
+            raise NotAllowed("Acceptez d'abord cette demande.", code="not_member")
+        pos = await stream_store.position(db, conv.stream)
+    sent = pos[1] if pos else 0
+    if sent >= rt.settings.pending_pm_limit:
+        raise NotAllowed("Attendez que cette personne accepte votre demande.", code="pending_limit")
+    return peer, sent == 0
+
+
+async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
+    names = mentioned_pseudos(text)
+    if not names:
+        return []
+    from cocon.domain.pseudo import pseudo_key
+
+    wanted = {pseudo_key(n) for n in names}
+    members = await briefs(rt, await rt.presence.members(room_id))
+    return sorted(uid for uid, b in members.items() if pseudo_key(b.pseudo) in wanted)
+
+
+async def do_send(
+    rt: Runtime, conn: Connection, stream: str, cid: str, text: str, ref: str | None = None
+) -> None:
+    if not 1 <= len(cid) <= 64:
+        raise BadRequest("cid doit faire de 1 à 64 caractères.", field="cid")
+    text = clean_text(text, rt.settings.message_max_chars)
+    kind, ident = parse_stream(stream)
+    mentions: list[int] = []
+    first_request_to: int | None = None
+    if kind == "room":
+        if ident not in conn.rooms:
+            raise NotAllowed("Rejoignez d'abord ce salon.", code="not_member")
+        _rate_limit(rt, conn, stream)
+        mentions = await _mentions(rt, ident, text)
+    elif kind == "dm":
+        _rate_limit(rt, conn, stream)
+        peer, first = await _check_dm_writable(rt, conn, ident)
+        if first:
+            first_request_to = peer
+    else:
+        raise NotAllowed("On ne peut pas écrire dans ce fil.")
+    done = await rt.appender.append(text_request(stream, conn.user_id, cid, text, mentions))
+    conn.send(Ack(cid=cid, stream=stream, seq=done.seq, ref=ref, duplicate=done.duplicate))
+    if done.duplicate:
+        return
+    sender = await brief(rt, conn.user_id)
+    assert sender is not None
+    event = Message(
+        stream=stream,
+        seq=done.seq,
+        sender=sender,
+        text=text,
+        ts=done.ts,
+        mentions=mentions,
+        cid=cid,
+    )
+    await publish_entry(rt, done, event, sender=conn.user_id)
+    if first_request_to is not None:
+        await _send_request_notice(rt, conn.user_id, first_request_to, ident, text)
+
+
+async def _send_request_notice(
+    rt: Runtime, requester: int, peer: int, conv_id: int, preview: str
+) -> None:
+    from cocon.actions.private import conversation_info
+
+    async with rt.engine.connect() as db:
+        conv = await access_conversation(db, peer, conv_id)
+        info = await conversation_info(rt, db, conv, peer)
+    await notify(
+        rt, peer, "pm_request", {"conversation": to_builtins(info), "preview": preview[:140]}
+    )
+    del requester
+
+
+async def do_typing(rt: Runtime, conn: Connection, stream: str) -> None:
+    kind, ident = parse_stream(stream)
+    if kind == "room" and ident not in conn.rooms:
+        raise NotAllowed("Rejoignez d'abord ce salon.", code="not_member")
+    if kind == "dm" and stream not in conn.topics:
+        raise NotAllowed("Cette conversation n'est pas ouverte.", code="not_member")
+    if kind == "user":
+        raise NotAllowed("On ne peut pas écrire dans ce fil.")
+    last = conn.typing_sent.get(stream, 0.0)
+    t = time.monotonic()
+    if t - last < TYPING_EVERY_S:
+        return  # quietly coalesced: typing is a hint, not a message
+    conn.typing_sent[stream] = t
+    who = await brief(rt, conn.user_id)
+    assert who is not None
+    await publish(rt, stream, TypingEvent(stream=stream, user=who), sender=conn.user_id)
+
+
+async def do_history(
+    rt: Runtime, conn: Connection, stream: str, before: int | None, limit: int, ref: str | None
+) -> None:
+    if not 1 <= limit <= HISTORY_MAX:
+        raise BadRequest(f"limit doit être entre 1 et {HISTORY_MAX}.", field="limit")
+    async with rt.engine.connect() as db:
+        await access_stream_to_read(db, conn.user_id, stream, conn.rooms)
+        entries = await stream_store.read_before(db, stream, before, limit + 1)
+    has_more = len(entries) > limit
+    entries = entries[-limit:]
+    events = await entry_events(rt, entries, conn.blocked)
+    conn.send(
+        HistoryPage(
+            stream=stream,
+            messages=[e for e in events if isinstance(e, Message)],
+            has_more=has_more,
+            ref=ref,
+        )
+    )
+
+
+async def resume_streams(
+    rt: Runtime, tracker: Tracker, conn: Connection, positions: dict[str, Position]
+) -> None:
+    """Replay what the client missed on each stream, or tell it to reload (never partial)."""
+    for stream, (epoch, last_seq) in positions.items():
+        try:
+            await _resume_one(rt, tracker, conn, stream, epoch, last_seq)
+        except ClientError as exc:
+            conn.send(Resumed(stream=stream, recovered=False, epoch=0, last_seq=0, reason=exc.code))
+
+
+async def _resume_one(
+    rt: Runtime, tracker: Tracker, conn: Connection, stream: str, epoch: int, last_seq: int
+) -> None:
+    kind, ident = parse_stream(stream)
+    async with rt.engine.begin() as db:
+        if kind == "room":
+            await access_room_to_join(db, conn.user_id, ident, None)
+        else:
+            await access_stream_to_read(db, conn.user_id, stream, conn.rooms)
+    conn.begin_sync(stream)
+    try:
+        await rt.hub.subscribe(conn, stream)
+        if kind == "room" and ident not in conn.rooms:
+            conn.rooms.add(ident)
+            await tracker.enter(ident, conn.user_id)
+        async with rt.engine.connect() as db:
+            pos = await stream_store.position(db, stream)
+            assert pos is not None
+            missed = pos[1] - last_seq
+            ok = pos[0] == epoch and 0 <= missed <= rt.settings.replay_limit
+            entries = (
+                await stream_store.read_after(db, stream, last_seq, missed) if ok and missed else []
+            )
+        if ok:
+            for event in await entry_events(rt, entries, conn.blocked, replay=True):
+                conn.send(event)
+        reason = None if ok else ("epoch" if pos[0] != epoch else "too_far")
+        conn.send(
+            Resumed(stream=stream, recovered=ok, epoch=pos[0], last_seq=pos[1], reason=reason)
+        )
+        conn.end_sync(stream, pos[1])
+    except BaseException:
+        conn.abort_sync(stream)
+        raise

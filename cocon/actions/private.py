@@ -1,0 +1,104 @@
+"""Private conversations: open (as a request), accept or decline."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cocon.access import access_conversation
+from cocon.actions.common import brief, now, publish
+from cocon.errors import BadRequest, NotAllowed, NotFound
+from cocon.gateway.connection import Connection
+from cocon.protocol.events import ConversationEvent, ConversationInfo
+from cocon.runtime import Runtime
+from cocon.store import social
+from cocon.store import streams as stream_store
+from cocon.store.social import ConversationRow
+
+
+async def conversation_info(
+    rt: Runtime, db: AsyncConnection, conv: ConversationRow, viewer: int
+) -> ConversationInfo:
+    peer = await brief(rt, conv.peer_of(viewer))
+    if peer is None:
+        raise NotFound("Cette personne n'existe pas.")
+    pos = await stream_store.position(db, conv.stream)
+    epoch, last = pos if pos else (0, 0)
+    return ConversationInfo(
+        id=conv.id,
+        stream=conv.stream,
+        peer=peer,
+        state=conv.state,
+        requested_by=conv.requested_by,
+        epoch=epoch,
+        last_seq=last,
+    )
+
+
+def follows(conv: ConversationRow, user_id: int) -> bool:
+    """Does this user receive the conversation's messages live?"""
+    return conv.state == "accepted" or conv.requested_by == user_id
+
+
+async def conversations_for(rt: Runtime, user_id: int, blocked: set[int]) -> list[ConversationInfo]:
+    async with rt.engine.connect() as db:
+        convs = await social.conversations_of(db, user_id)
+        out = []
+        for conv in convs:
+            if conv.peer_of(user_id) in blocked:
+                continue
+            if (
+                (conv.state == "pending" and conv.requested_by != user_id)
+                or conv.state != "declined"
+                or conv.requested_by == user_id
+            ):
+                out.append(await conversation_info(rt, db, conv, user_id))
+    return out
+
+
+async def _tell(rt: Runtime, db: AsyncConnection, conv: ConversationRow, user_id: int) -> None:
+    info = await conversation_info(rt, db, conv, user_id)
+    control = f"sub {conv.stream}" if follows(conv, user_id) else ""
+    await publish(rt, f"user:{user_id}", ConversationEvent(conversation=info), control=control)
+
+
+async def do_open_pm(rt: Runtime, conn: Connection, peer_id: int, ref: str | None = None) -> None:
+    if peer_id == conn.user_id:
+        raise BadRequest("Vous ne pouvez pas vous écrire à vous-même.", field="user")
+    if await brief(rt, peer_id) is None:
+        raise NotFound("Cette personne n'existe pas.", field="user")
+    async with rt.engine.begin() as db:
+        if await social.is_blocked_either_way(db, conn.user_id, peer_id):
+            raise NotAllowed("Vous ne pouvez pas écrire à cette personne.", code="blocked")
+        conv = await social.conversation_between(db, conn.user_id, peer_id)
+        if conv is None:
+            conv = await social.create_conversation(db, conn.user_id, peer_id, now())
+        elif conv.state == "declined" and conv.requested_by == peer_id:
+            # The one who declined may still start a conversation later.
+            conv = await social.set_conversation_state(db, conv.id, "accepted")
+        info = await conversation_info(rt, db, conv, conn.user_id)
+    if follows(conv, conn.user_id):
+        await rt.hub.subscribe(conn, conv.stream)
+    conn.send(ConversationEvent(conversation=info, ref=ref))
+    async with rt.engine.connect() as db:
+        await _tell(rt, db, conv, conn.user_id)
+
+
+async def do_answer_pm(
+    rt: Runtime, conn: Connection, conv_id: int, accept: bool, ref: str | None = None
+) -> None:
+    async with rt.engine.begin() as db:
+        conv = await access_conversation(db, conn.user_id, conv_id)
+        if conv.requested_by == conn.user_id:
+            raise NotAllowed("C'est à l'autre personne de répondre.")
+        if conv.state != "pending":
+            raise BadRequest("Cette demande a déjà reçu une réponse.", code="conflict")
+        conv = await social.set_conversation_state(
+            db, conv.id, "accepted" if accept else "declined"
+        )
+        info = await conversation_info(rt, db, conv, conn.user_id)
+    if accept:
+        await rt.hub.subscribe(conn, conv.stream)
+    conn.send(ConversationEvent(conversation=info, ref=ref))
+    async with rt.engine.connect() as db:
+        await _tell(rt, db, conv, conn.user_id)
+        await _tell(rt, db, conv, conv.requested_by)

@@ -1,0 +1,156 @@
+"""The one typed settings object, read from ``COCON_*`` variables and an optional TOML file.
+
+Precedence: defaults < TOML file (``COCON_CONFIG`` or ``--config``) < environment.
+Validation happens once, at start; a bad value stops the process with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from cocon.errors import ConfigError
+
+DEFAULT_ROOMS = [
+    "Accueil",
+    "18-25 ans",
+    "25-35 ans",
+    "35-50 ans",
+    "Plus de 50 ans",
+    "Paris & Île-de-France",
+    "Sud",
+    "Nord & Est",
+    "Ouest",
+    "Musique",
+    "Sport",
+]
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Every tunable of a Cocon node, with safe defaults."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str = "data"
+    database_url: str = ""  # empty: SQLite file in data_dir
+    redis_url: str = ""  # empty: in-process bus
+    node_id: str = ""  # empty: random per start
+    secret_key: str = ""  # empty: generated once and kept in data_dir
+    public_rooms: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ROOMS))
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    trust_forwarded_for: bool = False
+    # Limits (issue: bad input and abuse).
+    max_frame_bytes: int = 16 * 1024
+    auth_timeout_s: float = 5.0
+    max_connections_per_ip: int = 20
+    entries_per_minute: float = 20.0
+    rate_burst: int = 5
+    rate_per_s: float = 1.0
+    command_rate_per_s: float = 20.0
+    command_burst: int = 60
+    send_buffer_bytes: int = 1024 * 1024
+    message_max_chars: int = 500
+    # Delivery.
+    history_page: int = 50
+    replay_limit: int = 1000
+    presence_grace_s: float = 10.0
+    heartbeat_s: float = 20.0
+    # Guests.
+    minor_block_hours: float = 24.0
+    session_days: float = 30.0
+    pending_pm_limit: int = 5
+    auto_migrate: bool | None = None  # None: yes on SQLite, no elsewhere (run `cocon migrate`)
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[bool, str]] = [
+            (0 < self.port < 65536, "port must be between 1 and 65535"),
+            (self.max_frame_bytes >= 1024, "max_frame_bytes must be at least 1024"),
+            (self.auth_timeout_s > 0, "auth_timeout_s must be positive"),
+            (self.max_connections_per_ip >= 1, "max_connections_per_ip must be at least 1"),
+            (self.rate_burst >= 1, "rate_burst must be at least 1"),
+            (self.rate_per_s > 0, "rate_per_s must be positive"),
+            (self.entries_per_minute > 0, "entries_per_minute must be positive"),
+            (self.send_buffer_bytes >= 64 * 1024, "send_buffer_bytes must be at least 65536"),
+            (1 <= self.message_max_chars <= 4000, "message_max_chars must be in 1..4000"),
+            (1 <= self.history_page <= 200, "history_page must be in 1..200"),
+            (self.replay_limit >= 1, "replay_limit must be at least 1"),
+            (self.presence_grace_s >= 0, "presence_grace_s must not be negative"),
+            (len(self.public_rooms) >= 1, "public_rooms must name at least one room"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise msgspec.ValidationError(message)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{Path(self.data_dir).resolve() / 'cocon.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+_LIST_FIELDS = {"public_rooms", "allowed_origins"}
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    known = set(Settings.__struct_fields__)
+    values: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith("COCON_") or key == "COCON_CONFIG":
+            continue
+        name = key[len("COCON_") :].lower()
+        if name not in known:
+            raise ConfigError(f"unknown setting {key}")
+        if name in _LIST_FIELDS:
+            values[name] = [part.strip() for part in raw.split(",") if part.strip()]
+        else:
+            values[name] = raw
+    return values
+
+
+def load_settings(
+    config_file: str | None = None,
+    environ: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build and validate the settings; raise ConfigError with a readable reason."""
+    env = dict(os.environ if environ is None else environ)
+    merged: dict[str, Any] = {}
+    path = config_file or env.get("COCON_CONFIG")
+    if path:
+        try:
+            merged.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    merged.update(_from_env(env))
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc
+    return settings
+
+
+def ensure_secret(settings: Settings) -> bytes:
+    """The node's keyed-hash secret: configured, or created once in the data folder."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.data_dir) / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

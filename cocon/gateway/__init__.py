@@ -1,0 +1,1 @@
+"""WebSocket sessions: auth, rate limits, heartbeat, resume and the fan-out path."""

@@ -1,0 +1,49 @@
+"""One authenticated WebSocket connection: who it is, what it follows, its send queue."""
+
+from __future__ import annotations
+
+from cocon.gateway.frames import text_frame
+from cocon.gateway.hub import Hub
+from cocon.gateway.outbox import Outbox
+from cocon.gateway.ratelimit import TokenBucket
+from cocon.protocol.events import Event, encode
+from cocon.store.identities import UserRow
+
+
+class Connection:
+    """Per-connection state. All writes go through the hub's flusher (never awaited)."""
+
+    def __init__(self, hub: Hub, outbox: Outbox, user: UserRow, ip: str) -> None:
+        self.hub = hub
+        self.outbox = outbox
+        self.user = user
+        self.user_id = user.id
+        self.ip = ip
+        self.topics: set[str] = set()
+        self.rooms: set[int] = set()
+        self.blocked: set[int] = set()
+        # stream -> live entries parked while the client is brought up to date on it
+        self.syncing: dict[str, list[tuple[int, bytes]]] = {}
+        self.buckets: dict[str, TokenBucket] = {}
+        self.typing_sent: dict[str, float] = {}
+        self.closed = False
+
+    def send(self, event: Event) -> None:
+        self.hub.flusher.put(self.outbox, text_frame(encode(event)))
+
+    def begin_sync(self, stream: str) -> None:
+        self.syncing.setdefault(stream, [])
+
+    def end_sync(self, stream: str, last_seq: int) -> None:
+        """Release parked live entries that the reply did not already contain."""
+        parked = self.syncing.pop(stream, None)
+        if not parked:
+            return
+        put = self.hub.flusher.put
+        for seq, frame in sorted(parked, key=lambda p: p[0]):
+            if seq > last_seq:
+                put(self.outbox, frame)
+                last_seq = seq
+
+    def abort_sync(self, stream: str) -> None:
+        self.syncing.pop(stream, None)

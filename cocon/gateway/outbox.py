@@ -1,0 +1,62 @@
+"""Per-connection send queues, flushed once per event-loop tick.
+
+Senders never wait: a frame is appended to the connection's queue and every queue touched
+during the tick leaves in one ``transport.write`` at its end (coalescing). A connection
+whose kernel buffer is over the limit is cut; its client resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    __slots__ = ("closed", "frames", "limit", "transport")
+
+    def __init__(self, transport: asyncio.Transport, limit: int) -> None:
+        self.transport = transport
+        self.frames: list[bytes] = []
+        self.limit = limit
+        self.closed = False
+
+
+class Flusher:
+    """Collects the outboxes written during a tick and flushes them all at its end."""
+
+    def __init__(self) -> None:
+        self._dirty: list[Outbox] = []
+        self._scheduled = False
+        self._loop = asyncio.get_running_loop()
+        self.overflows = 0
+
+    def put(self, box: Outbox, frame: bytes) -> None:
+        if box.closed:
+            return
+        if not box.frames:
+            self._dirty.append(box)
+            if not self._scheduled:
+                self._scheduled = True
+                self._loop.call_soon(self._flush)
+        box.frames.append(frame)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for box in dirty:
+            frames, box.frames = box.frames, []
+            if box.closed:
+                continue
+            transport = box.transport
+            if transport.is_closing():
+                box.closed = True
+                continue
+            transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            if transport.get_write_buffer_size() > box.limit:
+                # A slow reader: cut it rather than buffer without bound; it will resume.
+                box.closed = True
+                self.overflows += 1
+                log.info("send buffer overflow: disconnecting a slow client")
+                transport.abort()

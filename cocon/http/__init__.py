@@ -1,0 +1,1 @@
+"""HTTP: pages, the entry API, health. Thin handlers over ``actions``."""

@@ -1,0 +1,156 @@
+"""One Cocon node: wires the store, bus, presence, hub and gateway into an aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cocon.actions import rooms as room_actions
+from cocon.actions import social as social_actions
+from cocon.actions.common import now
+from cocon.bus.base import Bus, Presence
+from cocon.bus.memory import MemoryBus, MemoryPresence
+from cocon.config import Settings, ensure_secret
+from cocon.errors import ConfigError
+from cocon.gateway.hub import Hub
+from cocon.gateway.session import Gateway, NodeHandle
+from cocon.gateway.tracker import Tracker
+from cocon.http import pages
+from cocon.http.api import Api
+from cocon.protocol.events import Counts
+from cocon.runtime import Runtime
+from cocon.store import rooms as room_store
+from cocon.store.engine import make_engine
+from cocon.store.migrate import upgrade_async
+from cocon.store.streams import Appender
+
+log = logging.getLogger(__name__)
+
+COUNTS_EVERY_S = 2.0
+
+
+async def make_bus(settings: Settings, node_id: str) -> tuple[Bus, Presence]:
+    if not settings.redis_url:
+        return MemoryBus(), MemoryPresence()
+    try:
+        redis_bus = importlib.import_module("cocon.bus.redis")
+    except ImportError as exc:  # pragma: no cover - packaging error
+        raise ConfigError(f"the Redis bus is unavailable: {exc}") from exc
+    connected: tuple[Bus, Presence] = await redis_bus.connect(settings, node_id)
+    return connected
+
+
+async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, arg: str) -> None:
+    """What a ``control`` publication asks of this node's connections of ``user_id``."""
+    for conn in list(rt.hub.connections_of(user_id)):
+        if verb == "sub":
+            await rt.hub.subscribe(conn, arg)
+        elif verb == "unsub" and arg.startswith("room:") and arg[5:].isdigit():
+            await room_actions.leave_room(rt, tracker, conn, int(arg[5:]))
+        elif verb == "unsub":
+            await rt.hub.unsubscribe(conn, arg)
+        elif verb in ("block", "unblock") and arg.isdigit():
+            (conn.blocked.add if verb == "block" else conn.blocked.discard)(int(arg))
+
+
+async def _counts_loop(rt: Runtime) -> None:
+    """Push the public rooms' member counts that changed, at most every 2 s."""
+    last: dict[int, int] = {}
+    while True:
+        await asyncio.sleep(COUNTS_EVERY_S)
+        try:
+            async with rt.engine.connect() as db:
+                ids = [r.id for r in await room_store.public(db)]
+            counts = await rt.presence.counts(ids)
+        except Exception:
+            log.warning("could not read room counts", exc_info=True)
+            continue
+        changed = {str(k): v for k, v in counts.items() if last.get(k) != v}
+        last = counts
+        if changed:
+            event = Counts(counts=changed)
+            for conn in rt.hub.all_connections():
+                conn.send(event)
+
+
+def build_app(settings: Settings) -> web.Application:
+    """The aiohttp application of one node; resources open and close with it."""
+    app = web.Application(middlewares=[pages.security_headers], client_max_size=64 * 1024)
+    node = NodeHandle()
+    api = Api(node)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        url = settings.effective_database_url
+        auto = settings.auto_migrate if settings.auto_migrate is not None else settings.is_sqlite
+        if auto:
+            await upgrade_async(url)
+        engine = make_engine(url)
+        async with engine.begin() as db:
+            await room_store.ensure_public_rooms(db, settings.public_rooms, now())
+        node_id = settings.node_id or secrets.token_hex(4)
+        bus, presence = await make_bus(settings, node_id)
+        hub = Hub(bus)
+        appender = Appender(engine)
+        appender.start()
+        rt = Runtime(
+            settings=settings,
+            engine=engine,
+            appender=appender,
+            bus=bus,
+            presence=presence,
+            hub=hub,
+            secret=ensure_secret(settings),
+            node_id=node_id,
+        )
+
+        async def announce(room_id: int, user_id: int, joined: bool) -> None:
+            await room_actions.announce(rt, room_id, user_id, joined)
+
+        async def online(user_id: int, is_online: bool) -> None:
+            await social_actions.online_changed(rt, user_id, is_online)
+
+        tracker = Tracker(rt, announce, online)
+
+        async def control(user_id: int, verb: str, arg: str) -> None:
+            await apply_control(rt, tracker, user_id, verb, arg)
+
+        hub.control_handler = control
+        await bus.start(hub.deliver)
+        node.set(rt, Gateway(rt, tracker))
+        counts = asyncio.get_running_loop().create_task(_counts_loop(rt))
+        try:
+            yield
+        finally:
+            counts.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await counts
+            with contextlib.suppress(Exception):
+                await tracker.flush()
+            await appender.stop()
+            await bus.close()
+            await presence.close()
+            await engine.dispose()
+
+    async def health(request: web.Request) -> web.Response:
+        if not node.started:
+            return web.json_response({"status": "starting"}, status=503)
+        rt = node.runtime
+        return web.json_response(
+            {"status": "ok", "node": rt.node_id, "connections": rt.hub.connection_count}
+        )
+
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        return await node.gateway.handle(request)
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/ws", websocket)
+    app.router.add_routes(api.routes())
+    app.router.add_routes(pages.routes())
+    return app

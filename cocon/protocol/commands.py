@@ -1,0 +1,157 @@
+"""Commands a client sends, one JSON object per WebSocket text frame.
+
+Every command has a ``type`` and may carry a ``ref`` (a client-chosen string, echoed in the
+reply or error it causes). Unknown fields are refused, so typos surface as errors.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+Position = tuple[int, int]  # (epoch, last_seq)
+
+
+class _Cmd(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True):
+    ref: str | None = None
+
+
+class Hello(_Cmd, tag="hello"):
+    """First frame: authenticate (cookie or token) and resume streams."""
+
+    token: str | None = None
+    streams: dict[str, Position] = msgspec.field(default_factory=dict)
+
+
+class Resume(_Cmd, tag="resume"):
+    """Ask again for what was missed on some streams (e.g. after a gap)."""
+
+    streams: dict[str, Position]
+
+
+class Ping(_Cmd, tag="ping"):
+    pass
+
+
+class ListRooms(_Cmd, tag="rooms"):
+    pass
+
+
+class Join(_Cmd, tag="join"):
+    room: int
+    password: str | None = None
+
+
+class Leave(_Cmd, tag="leave"):
+    room: int
+
+
+class CreateRoom(_Cmd, tag="create_room"):
+    name: str
+    topic: str = ""
+    password: str | None = None
+
+
+class SetRoom(_Cmd, tag="set_room"):
+    """Owner: change the topic and/or password ("" removes the password)."""
+
+    room: int
+    topic: str | None = None
+    password: str | None = None
+
+
+class Invite(_Cmd, tag="invite"):
+    room: int
+    user: int
+
+
+class Kick(_Cmd, tag="kick"):
+    room: int
+    user: int
+
+
+class Transfer(_Cmd, tag="transfer"):
+    room: int
+    user: int
+
+
+class Send(_Cmd, tag="send"):
+    stream: str
+    cid: str
+    text: str
+
+
+class Typing(_Cmd, tag="typing"):
+    stream: str
+
+
+class History(_Cmd, tag="history"):
+    stream: str
+    before: int | None = None
+    limit: int = 50
+
+
+class Profile(_Cmd, tag="profile"):
+    user: int
+
+
+class OpenPm(_Cmd, tag="open_pm"):
+    user: int
+
+
+class AnswerPm(_Cmd, tag="answer_pm"):
+    conversation: int
+    accept: bool
+
+
+class Block(_Cmd, tag="block"):
+    user: int
+
+
+class Unblock(_Cmd, tag="unblock"):
+    user: int
+
+
+class FriendRequest(_Cmd, tag="friend_request"):
+    user: int
+
+
+class FriendAnswer(_Cmd, tag="friend_answer"):
+    user: int
+    accept: bool
+
+
+class FriendRemove(_Cmd, tag="friend_remove"):
+    user: int
+
+
+class ListFriends(_Cmd, tag="friends"):
+    pass
+
+
+Command = (
+    Hello
+    | Resume
+    | Ping
+    | ListRooms
+    | Join
+    | Leave
+    | CreateRoom
+    | SetRoom
+    | Invite
+    | Kick
+    | Transfer
+    | Send
+    | Typing
+    | History
+    | Profile
+    | OpenPm
+    | AnswerPm
+    | Block
+    | Unblock
+    | FriendRequest
+    | FriendAnswer
+    | FriendRemove
+    | ListFriends
+)
+
+decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)

@@ -1,0 +1,236 @@
+"""Events the server sends. Each is encoded once, whatever the number of recipients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class UserBrief(msgspec.Struct, kw_only=True):
+    id: int
+    pseudo: str
+    gender: str  # "femme" | "homme" | "autre"
+    age: int
+    dep: str  # département: "75", "2A", "974"
+    registered: bool = False
+
+
+class RoomInfo(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    topic: str
+    private: bool
+    has_password: bool
+    count: int
+    owner: int | None = None
+
+
+class ConversationInfo(msgspec.Struct, kw_only=True):
+    id: int
+    stream: str
+    peer: UserBrief
+    state: str  # "pending" | "accepted" | "declined"
+    requested_by: int
+    epoch: int
+    last_seq: int
+
+
+class FriendInfo(msgspec.Struct, kw_only=True):
+    user: UserBrief
+    state: str  # "friends" | "requested" (by me) | "incoming"
+    online: bool
+
+
+class _Ev(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    pass
+
+
+class Message(_Ev, tag="msg"):
+    stream: str
+    seq: int
+    sender: UserBrief
+    text: str
+    ts: float
+    mentions: list[int] = []
+    cid: str | None = None
+    replay: bool = False
+
+
+class Notice(_Ev, tag="notice"):
+    """A durable entry of a user's inbox stream (requests, invitations...)."""
+
+    stream: str
+    seq: int
+    kind: str
+    data: dict[str, Any]
+    ts: float
+    replay: bool = False
+
+
+class Hidden(_Ev, tag="hidden"):
+    """A stream entry you do not see (its sender is blocked by you): just advance last_seq."""
+
+    stream: str
+    seq: int
+    replay: bool = False
+
+
+class Welcome(_Ev, tag="welcome"):
+    me: UserBrief
+    token: str
+    inbox: str
+    inbox_epoch: int
+    inbox_seq: int
+    rooms: list[RoomInfo]
+    conversations: list[ConversationInfo]
+    blocked: list[int] = []
+    ref: str | None = None
+
+
+class Resumed(_Ev, tag="resumed"):
+    """Result of resuming one stream: replayed items were sent just before it."""
+
+    stream: str
+    recovered: bool
+    epoch: int
+    last_seq: int
+    reason: str | None = None
+
+
+class Error(_Ev, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+    field: str | None = None
+    retry_after: float | None = None
+
+
+class Ack(_Ev, tag="ack"):
+    cid: str
+    stream: str
+    seq: int
+    ref: str | None = None
+    duplicate: bool = False
+
+
+class Pong(_Ev, tag="pong"):
+    ref: str | None = None
+
+
+class Rooms(_Ev, tag="rooms"):
+    rooms: list[RoomInfo]
+    ref: str | None = None
+
+
+class Counts(_Ev, tag="counts"):
+    """Live member counts of rooms that changed, room id (as a string) -> count."""
+
+    counts: dict[str, int]
+
+
+class Joined(_Ev, tag="joined"):
+    room: RoomInfo
+    stream: str
+    epoch: int
+    last_seq: int
+    members: list[UserBrief]
+    history: list[Message]
+    ref: str | None = None
+
+
+class Left(_Ev, tag="left"):
+    room: int
+    reason: str = "leave"  # "leave" | "kicked"
+    ref: str | None = None
+
+
+class Presence(_Ev, tag="presence"):
+    room: int
+    user: UserBrief
+    joined: bool
+
+
+class TypingEvent(_Ev, tag="typing"):
+    stream: str
+    user: UserBrief
+
+
+class RoomUpdated(_Ev, tag="room"):
+    room: RoomInfo
+    ref: str | None = None
+
+
+class HistoryPage(_Ev, tag="history"):
+    stream: str
+    messages: list[Message]
+    has_more: bool
+    ref: str | None = None
+
+
+class ProfileCard(_Ev, tag="profile"):
+    user: UserBrief
+    online: bool
+    friend: str | None = None  # None | "friends" | "requested" | "incoming"
+    blocked: bool = False
+    ref: str | None = None
+
+
+class ConversationEvent(_Ev, tag="conversation"):
+    conversation: ConversationInfo
+    ref: str | None = None
+
+
+class Friends(_Ev, tag="friends"):
+    friends: list[FriendInfo]
+    ref: str | None = None
+
+
+class FriendUpdate(_Ev, tag="friend"):
+    friend: FriendInfo | None
+    user: int
+    ref: str | None = None
+
+
+class BlockList(_Ev, tag="blocked"):
+    users: list[int]
+    ref: str | None = None
+
+
+class Done(_Ev, tag="ok"):
+    """Plain success of a command that has no richer reply."""
+
+    ref: str | None = None
+
+
+Event = (
+    Message
+    | Notice
+    | Hidden
+    | Welcome
+    | Resumed
+    | Error
+    | Ack
+    | Pong
+    | Rooms
+    | Counts
+    | Joined
+    | Left
+    | Presence
+    | TypingEvent
+    | RoomUpdated
+    | HistoryPage
+    | ProfileCard
+    | ConversationEvent
+    | Friends
+    | FriendUpdate
+    | BlockList
+    | Done
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(event: Event) -> bytes:
+    """JSON bytes of an event (UTF-8), ready to frame once for every recipient."""
+    return _encoder.encode(event)

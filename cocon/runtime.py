@@ -1,0 +1,29 @@
+"""What one running node holds: settings, store, bus, presence and the local hub.
+
+Actions receive this and use only the parts they need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cocon.bus.base import Bus, Presence
+from cocon.config import Settings
+from cocon.gateway.hub import Hub
+from cocon.protocol.events import UserBrief
+from cocon.store.streams import Appender
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    appender: Appender
+    bus: Bus
+    presence: Presence
+    hub: Hub
+    secret: bytes
+    node_id: str
+    briefs: dict[int, UserBrief] = field(default_factory=dict)

@@ -1,0 +1,203 @@
+"""Devices, users, sessions and pseudo holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cocon.store import streams as stream_store
+from cocon.store.tables import devices, pseudo_holds, sessions, users
+
+FAR_FUTURE = 1e15
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    pseudo: str
+    pseudo_key: str
+    gender: str
+    age: int
+    dep: str
+    device_id: str | None
+    registered: bool
+    password_hash: str | None
+
+
+_USER_COLS = (
+    users.c.id,
+    users.c.pseudo,
+    users.c.pseudo_key,
+    users.c.gender,
+    users.c.age,
+    users.c.dep,
+    users.c.device_id,
+    users.c.registered,
+    users.c.password_hash,
+)
+
+
+def _user(row: object) -> UserRow:
+    m = row._mapping  # type: ignore[attr-defined]
+    return UserRow(
+        id=int(m["id"]),
+        pseudo=m["pseudo"],
+        pseudo_key=m["pseudo_key"],
+        gender=m["gender"],
+        age=int(m["age"]),
+        dep=m["dep"],
+        device_id=m["device_id"],
+        registered=bool(m["registered"]),
+        password_hash=m["password_hash"],
+    )
+
+
+async def device_underage_until(conn: AsyncConnection, device_id: str) -> float | None:
+    row = (
+        await conn.execute(select(devices.c.underage_until).where(devices.c.id == device_id))
+    ).one_or_none()
+    return None if row is None else row.underage_until
+
+
+async def ensure_device(conn: AsyncConnection, device_id: str, now: float) -> None:
+    exists = (
+        await conn.execute(select(devices.c.id).where(devices.c.id == device_id))
+    ).one_or_none()
+    if exists is None:
+        await conn.execute(insert(devices).values(id=device_id, created_at=now))
+
+
+async def mark_underage(conn: AsyncConnection, device_id: str, until: float, now: float) -> None:
+    await ensure_device(conn, device_id, now)
+    await conn.execute(
+        update(devices).where(devices.c.id == device_id).values(underage_until=until)
+    )
+
+
+async def pseudo_holder(conn: AsyncConnection, key: str) -> tuple[int, float] | None:
+    row = (
+        await conn.execute(
+            select(pseudo_holds.c.user_id, pseudo_holds.c.until).where(
+                pseudo_holds.c.pseudo_key == key
+            )
+        )
+    ).one_or_none()
+    return None if row is None else (int(row.user_id), float(row.until))
+
+
+async def create_user(
+    conn: AsyncConnection,
+    *,
+    pseudo: str,
+    key: str,
+    gender: str,
+    age: int,
+    dep: str,
+    device_id: str | None,
+    now: float,
+    hold_until: float,
+) -> UserRow:
+    """Create a guest, take the pseudo from any expired holder, and open its inbox stream."""
+    result = await conn.execute(
+        insert(users)
+        .values(
+            pseudo=pseudo,
+            pseudo_key=key,
+            gender=gender,
+            age=age,
+            dep=dep,
+            device_id=device_id,
+            registered=False,
+            created_at=now,
+            last_seen=now,
+        )
+        .returning(*_USER_COLS)
+    )
+    user = _user(result.one())
+    previous = await pseudo_holder(conn, key)
+    if previous is not None:
+        # The old guest's sessions end with the pseudo: they come back under a new one.
+        await conn.execute(delete(sessions).where(sessions.c.user_id == previous[0]))
+        await conn.execute(
+            update(pseudo_holds)
+            .where(pseudo_holds.c.pseudo_key == key)
+            .values(user_id=user.id, until=hold_until)
+        )
+    else:
+        await conn.execute(
+            insert(pseudo_holds).values(pseudo_key=key, user_id=user.id, until=hold_until)
+        )
+    await stream_store.create_stream(conn, f"user:{user.id}")
+    return user
+
+
+async def set_hold(conn: AsyncConnection, user_id: int, until: float) -> None:
+    await conn.execute(
+        update(pseudo_holds).where(pseudo_holds.c.user_id == user_id).values(until=until)
+    )
+
+
+async def register(conn: AsyncConnection, user_id: int, password_hash: str) -> None:
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(registered=True, password_hash=password_hash)
+    )
+    await set_hold(conn, user_id, FAR_FUTURE)
+
+
+async def user_by_id(conn: AsyncConnection, user_id: int) -> UserRow | None:
+    row = (await conn.execute(select(*_USER_COLS).where(users.c.id == user_id))).one_or_none()
+    return None if row is None else _user(row)
+
+
+async def users_by_ids(conn: AsyncConnection, ids: list[int]) -> list[UserRow]:
+    if not ids:
+        return []
+    rows = await conn.execute(select(*_USER_COLS).where(users.c.id.in_(ids)))
+    return [_user(r) for r in rows]
+
+
+async def registered_by_key(conn: AsyncConnection, key: str) -> UserRow | None:
+    row = (
+        await conn.execute(
+            select(*_USER_COLS).where(users.c.pseudo_key == key, users.c.registered.is_(True))
+        )
+    ).first()
+    return None if row is None else _user(row)
+
+
+async def create_session(
+    conn: AsyncConnection,
+    session_id: str,
+    user_id: int,
+    device_id: str | None,
+    now: float,
+    expires_at: float,
+) -> None:
+    await conn.execute(
+        insert(sessions).values(
+            id=session_id,
+            user_id=user_id,
+            device_id=device_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def session_user(conn: AsyncConnection, session_id: str, now: float) -> UserRow | None:
+    row = (
+        await conn.execute(
+            select(*_USER_COLS)
+            .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+            .where(sessions.c.id == session_id, sessions.c.expires_at > now)
+        )
+    ).one_or_none()
+    return None if row is None else _user(row)
+
+
+async def delete_session(conn: AsyncConnection, session_id: str) -> None:
+    await conn.execute(delete(sessions).where(sessions.c.id == session_id))

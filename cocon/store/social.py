@@ -1,0 +1,197 @@
+"""Private conversations, blocks and friendships between two users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from cocon.store import streams as stream_store
+from cocon.store.tables import blocks, conversations, friendships
+
+
+def pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    id: int
+    user_lo: int
+    user_hi: int
+    requested_by: int
+    state: str
+
+    @property
+    def stream(self) -> str:
+        return f"dm:{self.id}"
+
+    def peer_of(self, user_id: int) -> int:
+        return self.user_hi if user_id == self.user_lo else self.user_lo
+
+    def has(self, user_id: int) -> bool:
+        return user_id in (self.user_lo, self.user_hi)
+
+
+def _conv(row: object) -> ConversationRow:
+    m = row._mapping  # type: ignore[attr-defined]
+    return ConversationRow(
+        id=int(m["id"]),
+        user_lo=int(m["user_lo"]),
+        user_hi=int(m["user_hi"]),
+        requested_by=int(m["requested_by"]),
+        state=m["state"],
+    )
+
+
+async def conversation_between(conn: AsyncConnection, a: int, b: int) -> ConversationRow | None:
+    lo, hi = pair(a, b)
+    row = (
+        await conn.execute(
+            select(conversations).where(
+                conversations.c.user_lo == lo, conversations.c.user_hi == hi
+            )
+        )
+    ).one_or_none()
+    return None if row is None else _conv(row)
+
+
+async def conversation(conn: AsyncConnection, conv_id: int) -> ConversationRow | None:
+    row = (
+        await conn.execute(select(conversations).where(conversations.c.id == conv_id))
+    ).one_or_none()
+    return None if row is None else _conv(row)
+
+
+async def create_conversation(
+    conn: AsyncConnection, requester: int, peer: int, now: float
+) -> ConversationRow:
+    lo, hi = pair(requester, peer)
+    result = await conn.execute(
+        insert(conversations)
+        .values(user_lo=lo, user_hi=hi, requested_by=requester, state="pending", created_at=now)
+        .returning(conversations)
+    )
+    conv = _conv(result.one())
+    await stream_store.create_stream(conn, conv.stream)
+    return conv
+
+
+async def set_conversation_state(
+    conn: AsyncConnection, conv_id: int, state: str
+) -> ConversationRow:
+    result = await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conv_id)
+        .values(state=state)
+        .returning(conversations)
+    )
+    return _conv(result.one())
+
+
+async def conversations_of(conn: AsyncConnection, user_id: int) -> list[ConversationRow]:
+    rows = await conn.execute(
+        select(conversations)
+        .where(or_(conversations.c.user_lo == user_id, conversations.c.user_hi == user_id))
+        .order_by(conversations.c.id)
+    )
+    return [_conv(r) for r in rows]
+
+
+async def blocked_by(conn: AsyncConnection, user_id: int) -> list[int]:
+    """Users that ``user_id`` has blocked."""
+    rows = await conn.execute(select(blocks.c.blocked_id).where(blocks.c.user_id == user_id))
+    return [int(x) for x in rows.scalars()]
+
+
+async def is_blocked_either_way(conn: AsyncConnection, a: int, b: int) -> bool:
+    row = (
+        await conn.execute(
+            select(blocks.c.user_id).where(
+                or_(
+                    (blocks.c.user_id == a) & (blocks.c.blocked_id == b),
+                    (blocks.c.user_id == b) & (blocks.c.blocked_id == a),
+                )
+            )
+        )
+    ).first()
+    return row is not None
+
+
+async def add_block(conn: AsyncConnection, user_id: int, blocked_id: int, now: float) -> None:
+    await remove_block(conn, user_id, blocked_id)
+    await conn.execute(
+        insert(blocks).values(user_id=user_id, blocked_id=blocked_id, created_at=now)
+    )
+
+
+async def remove_block(conn: AsyncConnection, user_id: int, blocked_id: int) -> None:
+    await conn.execute(
+        delete(blocks).where(blocks.c.user_id == user_id, blocks.c.blocked_id == blocked_id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FriendshipRow:
+    user_lo: int
+    user_hi: int
+    requested_by: int
+    state: str  # pending | friends
+
+    def peer_of(self, user_id: int) -> int:
+        return self.user_hi if user_id == self.user_lo else self.user_lo
+
+    def state_for(self, user_id: int) -> str:
+        if self.state == "friends":
+            return "friends"
+        return "requested" if self.requested_by == user_id else "incoming"
+
+
+def _friendship(row: object) -> FriendshipRow:
+    m = row._mapping  # type: ignore[attr-defined]
+    return FriendshipRow(
+        user_lo=int(m["user_lo"]),
+        user_hi=int(m["user_hi"]),
+        requested_by=int(m["requested_by"]),
+        state=m["state"],
+    )
+
+
+async def friendship(conn: AsyncConnection, a: int, b: int) -> FriendshipRow | None:
+    lo, hi = pair(a, b)
+    row = (
+        await conn.execute(
+            select(friendships).where(friendships.c.user_lo == lo, friendships.c.user_hi == hi)
+        )
+    ).one_or_none()
+    return None if row is None else _friendship(row)
+
+
+async def put_friendship(
+    conn: AsyncConnection, a: int, b: int, requested_by: int, state: str, now: float
+) -> FriendshipRow:
+    await remove_friendship(conn, a, b)
+    lo, hi = pair(a, b)
+    await conn.execute(
+        insert(friendships).values(
+            user_lo=lo, user_hi=hi, requested_by=requested_by, state=state, created_at=now
+        )
+    )
+    return FriendshipRow(lo, hi, requested_by, state)
+
+
+async def remove_friendship(conn: AsyncConnection, a: int, b: int) -> None:
+    lo, hi = pair(a, b)
+    await conn.execute(
+        delete(friendships).where(friendships.c.user_lo == lo, friendships.c.user_hi == hi)
+    )
+
+
+async def friendships_of(conn: AsyncConnection, user_id: int) -> list[FriendshipRow]:
+    rows = await conn.execute(
+        select(friendships).where(
+            or_(friendships.c.user_lo == user_id, friendships.c.user_hi == user_id)
+        )
+    )
+    return [_friendship(r) for r in rows]

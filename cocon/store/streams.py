@@ -1,0 +1,266 @@
+"""Streams and their entries: gap-free sequence numbers assigned inside the commit.
+
+All appends of a node go through one :class:`Appender`, which commits whatever is queued in
+one transaction (group commit). That amortizes the fsync over the batch and makes a node's
+commits, and so its publications, leave in sequence order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Row, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from cocon.errors import NotFound
+from cocon.store.tables import entries, streams
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    stream: str
+    kind: str  # "text" | "notice"
+    sender_id: int | None
+    cid: str | None
+    body: str
+    data: str | None
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    stream: str
+    seq: int
+    epoch: int
+    ts: float
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    stream: str
+    seq: int
+    kind: str
+    sender_id: int | None
+    cid: str | None
+    body: str
+    data: str | None
+    ts: float
+
+
+def new_epoch() -> int:
+    return secrets.randbits(52)  # exact in JSON numbers and JavaScript
+
+
+async def create_stream(conn: AsyncConnection, stream_id: str) -> int:
+    """Create a stream inside the caller's transaction; returns its epoch."""
+    epoch = new_epoch()
+    await conn.execute(insert(streams).values(id=stream_id, epoch=epoch, last_seq=0))
+    return epoch
+
+
+async def position(conn: AsyncConnection, stream_id: str) -> tuple[int, int] | None:
+    """``(epoch, last_seq)`` of a stream, or None if it does not exist."""
+    row = (
+        await conn.execute(
+            select(streams.c.epoch, streams.c.last_seq).where(streams.c.id == stream_id)
+        )
+    ).one_or_none()
+    return None if row is None else (int(row.epoch), int(row.last_seq))
+
+
+def _entry(row: Row[tuple[object, ...]]) -> Entry:
+    m = row._mapping
+    return Entry(
+        stream=m["stream"],
+        seq=int(m["seq"]),
+        kind=m["kind"],
+        sender_id=m["sender_id"],
+        cid=m["cid"],
+        body=m["body"],
+        data=m["data"],
+        ts=float(m["ts"]),
+    )
+
+
+async def read_after(conn: AsyncConnection, stream_id: str, after: int, limit: int) -> list[Entry]:
+    """Entries with ``seq > after``, oldest first, at most ``limit``."""
+    rows = await conn.execute(
+        select(entries)
+        .where(entries.c.stream == stream_id, entries.c.seq > after)
+        .order_by(entries.c.seq)
+        .limit(limit)
+    )
+    return [_entry(r) for r in rows]
+
+
+async def read_before(
+    conn: AsyncConnection, stream_id: str, before: int | None, limit: int
+) -> list[Entry]:
+    """The ``limit`` entries just before ``before`` (or the latest), oldest first."""
+    query = select(entries).where(entries.c.stream == stream_id)
+    if before is not None:
+        query = query.where(entries.c.seq < before)
+    rows = await conn.execute(query.order_by(entries.c.seq.desc()).limit(limit))
+    return [_entry(r) for r in reversed(rows.all())]
+
+
+class Appender:
+    """Group commit of stream appends; ``append`` returns once the entry is durable."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._queue: list[tuple[AppendRequest, asyncio.Future[Appended]]] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.appended = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="appender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, fut in self._queue:
+            if not fut.done():
+                fut.set_exception(ConnectionError("store is shutting down"))
+        self._queue.clear()
+
+    async def append(self, request: AppendRequest) -> Appended:
+        fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, fut))
+        self._wakeup.set()
+        return await fut
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._commit_batch(batch)
+
+    async def _commit_batch(
+        self, batch: list[tuple[AppendRequest, asyncio.Future[Appended]]]
+    ) -> None:
+        requests = [req for req, _ in batch]
+        try:
+            results = await self._write(requests)
+        except IntegrityError:
+            # A concurrent writer (another node) committed one of these cids first:
+            # redo one by one so each gets its own, correct, answer.
+            results = []
+            for req in requests:
+                try:
+                    results.extend(await self._write([req]))
+                except Exception as exc:
+                    results.append(exc)
+        except Exception as exc:
+            log.warning("append batch of %d failed: %s", len(batch), exc)
+            results = [exc] * len(batch)
+        self.batches += 1
+        for (_, fut), result in zip(batch, results, strict=True):
+            if fut.done():
+                continue
+            if isinstance(result, BaseException):
+                fut.set_exception(result)
+            else:
+                self.appended += 1
+                fut.set_result(result)
+
+    async def _write(self, requests: Sequence[AppendRequest]) -> list[Appended | Exception]:
+        async with self._engine.begin() as conn:
+            return await write_batch(conn, requests)
+
+
+async def write_batch(
+    conn: AsyncConnection, requests: Sequence[AppendRequest]
+) -> list[Appended | Exception]:
+    """Assign seqs and insert, inside the caller's transaction; idempotent per (sender, cid)."""
+    keys = {(r.sender_id, r.cid) for r in requests if r.cid is not None and r.sender_id is not None}
+    known: dict[tuple[int | None, str | None], tuple[str, int, float]] = {}
+    if keys:
+        rows = await conn.execute(
+            select(
+                entries.c.sender_id, entries.c.cid, entries.c.stream, entries.c.seq, entries.c.ts
+            ).where(tuple_(entries.c.sender_id, entries.c.cid).in_(list(keys)))
+        )
+        for row in rows:
+            known[(row.sender_id, row.cid)] = (row.stream, int(row.seq), float(row.ts))
+    fresh: dict[str, list[int]] = {}
+    first_of: dict[tuple[int | None, str | None], int] = {}
+    for i, r in enumerate(requests):
+        key = (r.sender_id, r.cid)
+        if r.cid is not None and (key in known or key in first_of):
+            continue
+        if r.cid is not None:
+            first_of[key] = i
+        fresh.setdefault(r.stream, []).append(i)
+    results: list[Appended | Exception | None] = [None] * len(requests)
+    epochs: dict[str, int] = {}
+    rows_to_insert = []
+    for stream_id in sorted(fresh):  # one lock order for every writer: no deadlocks
+        idxs = fresh[stream_id]
+        updated = (
+            await conn.execute(
+                update(streams)
+                .where(streams.c.id == stream_id)
+                .values(last_seq=streams.c.last_seq + len(idxs))
+                .returning(streams.c.last_seq, streams.c.epoch)
+            )
+        ).one_or_none()
+        if updated is None:
+            for i in idxs:
+                results[i] = NotFound("Ce fil n'existe pas.", code="not_found")
+            continue
+        last, epoch = int(updated.last_seq), int(updated.epoch)
+        epochs[stream_id] = epoch
+        for offset, i in enumerate(idxs):
+            r = requests[i]
+            seq = last - len(idxs) + 1 + offset
+            rows_to_insert.append(
+                {
+                    "stream": stream_id,
+                    "seq": seq,
+                    "kind": r.kind,
+                    "sender_id": r.sender_id,
+                    "cid": r.cid,
+                    "body": r.body,
+                    "data": r.data,
+                    "ts": r.ts,
+                }
+            )
+            results[i] = Appended(stream_id, seq, epoch, r.ts, duplicate=False)
+    if rows_to_insert:
+        await conn.execute(insert(entries), rows_to_insert)
+    for i, r in enumerate(requests):
+        if results[i] is not None:
+            continue
+        key = (r.sender_id, r.cid)
+        if key in known:
+            stream_id, seq, ts = known[key]
+        else:
+            first = results[first_of[key]]
+            if not isinstance(first, Appended):
+                results[i] = first
+                continue
+            stream_id, seq, ts = first.stream, first.seq, first.ts
+        if stream_id not in epochs:
+            pos = await position(conn, stream_id)
+            epochs[stream_id] = pos[0] if pos else 0
+        results[i] = Appended(stream_id, seq, epochs[stream_id], ts, duplicate=True)
+    return [r for r in results if r is not None]

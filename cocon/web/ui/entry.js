@@ -1,0 +1,116 @@
+// The entry form: pseudo, genre, âge, code postal; inline validation and server errors.
+import { $, $$ } from '../dom.js';
+import { t, has } from '../i18n.js';
+import { api } from '../api.js';
+
+const PSEUDO = /^[\p{L}\p{N}_-]+$/u;
+const FIELDS = {
+  pseudo: '#entry-pseudo',
+  gender: 'input[name=gender]',
+  age: '#entry-age',
+  postal_code: '#entry-postal',
+};
+const ERR = {
+  pseudo: '#entry-pseudo-error', gender: '#entry-gender-error', age: '#entry-age-error', postal_code: '#entry-postal-error',
+};
+
+function values(form) {
+  return {
+    pseudo: form.pseudo.value.trim(),
+    gender: form.querySelector('input[name=gender]:checked')?.value ?? '',
+    age: form.age.value.trim(),
+    postal_code: form.postal_code.value.trim(),
+  };
+}
+
+/** Local checks: {field: errorKey}. An age under 18 is left to the server (it records it). */
+export function validate(v) {
+  const errs = {};
+  const len = [...v.pseudo].length;
+  if (len < 3 || len > 20) errs.pseudo = 'errors.pseudo_length';
+  else if (!PSEUDO.test(v.pseudo)) errs.pseudo = 'errors.pseudo_chars';
+  if (!['femme', 'homme', 'autre'].includes(v.gender)) errs.gender = 'errors.gender';
+  if (!/^\d{1,2}$/.test(v.age) || Number(v.age) < 1) errs.age = 'errors.age';
+  if (!/^\d{5}$/.test(v.postal_code)) errs.postal_code = 'errors.postal_code';
+  return errs;
+}
+
+function showError(field, text) {
+  const box = $(ERR[field]);
+  const inputs = $$(FIELDS[field]);
+  box.textContent = text || '';
+  box.hidden = !text;
+  for (const i of inputs) {
+    if (text) i.setAttribute('aria-invalid', 'true'); else i.removeAttribute('aria-invalid');
+  }
+}
+
+export function serverErrorText(err) {
+  if (!err) return t('errors.network');
+  if (has(`errors.${err.code}`)) return t(`errors.${err.code}`);
+  return err.message || t('errors.generic');
+}
+
+/**
+ * @param {object} o
+ * @param {(user: object) => void} o.onEntered
+ * @param {() => void} o.onUnderage
+ */
+export function setupEntry({ onEntered, onUnderage }) {
+  const form = $('#entry-form');
+  const formError = $('#entry-form-error');
+  const submit = $('#entry-submit');
+  const touched = new Set();
+
+  const check = (only) => {
+    const errs = validate(values(form));
+    for (const f of Object.keys(FIELDS)) {
+      if (only && !only.has(f)) continue;
+      showError(f, errs[f] ? t(errs[f]) : '');
+    }
+    return errs;
+  };
+
+  for (const [field, sel] of Object.entries(FIELDS)) {
+    for (const input of $$(sel, form)) {
+      input.addEventListener(field === 'gender' ? 'change' : 'blur', () => { touched.add(field); check(touched); });
+      input.addEventListener('input', () => { if (touched.has(field)) check(touched); });
+    }
+  }
+  // Digits only in numeric fields.
+  for (const sel of ['#entry-age', '#entry-postal']) {
+    $(sel).addEventListener('input', (e) => { const v = e.target.value.replace(/\D+/g, ''); if (v !== e.target.value) e.target.value = v; });
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    formError.hidden = true;
+    for (const f of Object.keys(FIELDS)) touched.add(f);
+    const errs = check();
+    const first = Object.keys(FIELDS).find((f) => errs[f]);
+    if (first) { $(FIELDS[first], form).focus(); return; }
+    const v = values(form);
+    if (Number(v.age) > 99) { showError('age', t('errors.age')); $('#entry-age').focus(); return; }
+    submit.disabled = true;
+    submit.setAttribute('aria-busy', 'true');
+    const res = await api.enter({ pseudo: v.pseudo, gender: v.gender, age: Number(v.age), postal_code: v.postal_code });
+    submit.disabled = false;
+    submit.removeAttribute('aria-busy');
+    if (res.ok && res.data?.user) { onEntered(res.data.user); return; }
+    const err = res.data?.error;
+    if (err?.code === 'underage' || (!err && Number(v.age) < 18)) { onUnderage(); return; }
+    const text = serverErrorText(err);
+    if (err?.field && FIELDS[err.field]) {
+      showError(err.field, text);
+      $(FIELDS[err.field], form).focus();
+    } else {
+      formError.textContent = text;
+      formError.hidden = false;
+    }
+  });
+}
+
+export function resetEntryErrors() {
+  for (const f of Object.keys(FIELDS)) showError(f, '');
+  $('#entry-form-error').hidden = true;
+}

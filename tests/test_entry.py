@@ -1,0 +1,125 @@
+"""Guest entry over HTTP: validation, under-18 refusal remembered, pseudo uniqueness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from tests.client import new_pseudo
+from tests.servers import ServerProcess
+
+
+def _session() -> aiohttp.ClientSession:
+    # Cookies from an IP address host are refused by aiohttp's default jar.
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _enter(
+    session: aiohttp.ClientSession, url: str, **body: Any
+) -> tuple[int, dict[str, Any]]:
+    fields = {"pseudo": new_pseudo(), "gender": "homme", "age": 40, "postal_code": "13001"} | body
+    async with session.post(url + "/api/enter", json=fields) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_enter_keeps_only_the_departement(server: ServerProcess) -> None:
+    async with _session() as s:
+        status, data = await _enter(s, server.url, postal_code="20090")
+        assert status == 200, data
+        assert data["user"]["dep"] == "2A"
+        assert "postal_code" not in data["user"]
+        cookies = {c.key: c for c in s.cookie_jar}
+        assert cookies["cocon_session"]["httponly"]
+        assert cookies["cocon_session"]["samesite"] == "Lax"
+        assert cookies["cocon_device"]["httponly"]
+        async with s.get(server.url + "/api/me") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["user"]["id"] == data["user"]["id"]
+
+
+async def test_field_errors_name_the_field(server: ServerProcess) -> None:
+    async with _session() as s:
+        cases = [
+            ({"pseudo": "ab"}, "pseudo", "pseudo_length"),
+            ({"pseudo": "a b c"}, "pseudo", "pseudo_chars"),
+            ({"pseudo": "4dmin"}, "pseudo", "pseudo_reserved"),
+            ({"pseudo": "Modérateur"}, "pseudo", "pseudo_reserved"),
+            ({"gender": "robot"}, "gender", "gender"),
+            ({"age": "trente"}, "age", "age"),
+            ({"age": 120}, "age", "age"),
+            ({"postal_code": "7501"}, "postal_code", "postal_code"),
+            ({"postal_code": "99999"}, "postal_code", "postal_code"),
+        ]
+        for body, field, code in cases:
+            status, data = await _enter(s, server.url, **body)
+            assert status == 400, (body, data)
+            assert data["error"]["field"] == field, (body, data)
+            assert data["error"]["code"] == code, (body, data)
+            assert data["error"]["message"]
+
+
+async def test_bad_json_is_a_clear_error(server: ServerProcess) -> None:
+    async with _session() as s:
+        async with s.post(server.url + "/api/enter", data=b"{not json") as resp:
+            assert resp.status == 400
+            assert (await resp.json())["error"]["code"] == "bad_json"
+        async with s.post(server.url + "/api/enter", json=[1, 2]) as resp:
+            assert resp.status == 400
+
+
+async def test_underage_is_refused_and_remembered_for_the_device(server: ServerProcess) -> None:
+    async with _session() as s:
+        status, data = await _enter(s, server.url, age=15)
+        assert status == 403
+        assert data["error"]["code"] == "underage"
+        assert "3018" in data["error"]["message"]
+        # Same device, now claiming to be an adult: still refused.
+        status, data = await _enter(s, server.url, age=25)
+        assert status == 403 and data["error"]["code"] == "underage"
+    async with _session() as other_device:
+        status, _ = await _enter(other_device, server.url, age=25)
+        assert status == 200
+
+
+async def test_pseudo_is_unique_case_and_accent_insensitively(server: ServerProcess) -> None:
+    name = new_pseudo("Zoé")
+    async with _session() as a, _session() as b:
+        assert (await _enter(a, server.url, pseudo=name))[0] == 200
+        status, data = await _enter(b, server.url, pseudo=name.upper().replace("É", "E"))
+        assert status == 409 and data["error"]["code"] == "pseudo_taken"
+
+
+async def test_register_then_login_elsewhere(server: ServerProcess) -> None:
+    name = new_pseudo("Reg")
+    async with _session() as a:
+        assert (await _enter(a, server.url, pseudo=name))[0] == 200
+        async with a.post(server.url + "/api/register", json={"password": "court"}) as resp:
+            assert resp.status == 400
+        async with a.post(
+            server.url + "/api/register", json={"password": "un mot de passe"}
+        ) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["user"]["registered"] is True
+    async with _session() as b:
+        status, _data = await _enter(b, server.url, pseudo=name)
+        assert status == 409
+        body = {"pseudo": name, "password": "mauvais mot"}
+        async with b.post(server.url + "/api/login", json=body) as resp:
+            assert resp.status == 403
+        body["password"] = "un mot de passe"
+        async with b.post(server.url + "/api/login", json=body) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["user"]["pseudo"] == name
+
+
+async def test_health_and_entry_page(server: ServerProcess) -> None:
+    async with _session() as s:
+        async with s.get(server.url + "/healthz") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["status"] == "ok"
+        async with s.get(server.url + "/") as resp:
+            assert resp.status == 200
+            csp = resp.headers["Content-Security-Policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
