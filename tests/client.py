@@ -23,7 +23,8 @@ class Client:
 
     def __init__(self, base_url: str, session: aiohttp.ClientSession | None = None) -> None:
         self.base = base_url
-        self.http = session or aiohttp.ClientSession()
+        # unsafe=True: keep cookies set by an IP-address host (127.0.0.1), like a browser.
+        self.http = session or aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.token: str | None = None
         self.user: dict[str, Any] = {}
         self.ws: aiohttp.ClientWebSocketResponse | None = None

@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.client import Client
@@ -39,8 +40,8 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 async def clients(server: ServerProcess) -> AsyncIterator[Callable[..., Client]]:
     made: list[Client] = []
 
-    def make(base: str | None = None) -> Client:
-        client = Client(base or server.url)
+    def make(base: str | None = None, session: aiohttp.ClientSession | None = None) -> Client:
+        client = Client(base or server.url, session)
         made.append(client)
         return client
 

@@ -97,3 +97,25 @@ async def test_friends_request_accept_status_remove(clients: Callable[..., Clien
     removed = await a.request("friend_remove", user=b.id)
     assert removed["friend"] is None
     assert (await a.request("friends"))["friends"] == []
+
+
+async def test_guest_keeps_friends_and_blocks_on_the_same_device(
+    clients: Callable[..., Client],
+) -> None:
+    a, b, c = clients(), clients(), clients()
+    for x in (a, b, c):
+        await x.enter()
+        await x.connect()
+    await a.request("friend_request", user=b.id)
+    await b.request("friend_answer", user=a.id, accept=True)
+    await c.request("block", user=a.id)
+    assert a.ws is not None
+    await a.ws.close()
+    # Same device (same cookie jar), new pseudo: friends and blocks follow.
+    again = clients(session=a.http)
+    await again.enter()
+    await again.connect()
+    friends = (await again.request("friends"))["friends"]
+    assert [(f["user"]["id"], f["state"]) for f in friends] == [(b.id, "friends")]
+    refused = await again.request("open_pm", user=c.id)
+    assert refused["type"] == "error" and refused["code"] == "blocked"

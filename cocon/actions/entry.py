@@ -12,7 +12,7 @@ from cocon.domain.pseudo import PseudoError, normalize_pseudo, pseudo_key
 from cocon.domain.tokens import new_token, token_id
 from cocon.errors import BadRequest, ClientError, Conflict, NotAllowed
 from cocon.runtime import Runtime
-from cocon.store import identities
+from cocon.store import identities, social
 from cocon.store.identities import FAR_FUTURE, UserRow
 
 GENDERS = ("femme", "homme", "autre")
@@ -119,6 +119,9 @@ async def do_enter(
             now=t,
             hold_until=t + HOLD_AFTER_ENTRY_S,
         )
+        previous = await identities.previous_guest(db, device_id, user.id)
+        if previous is not None:
+            await social.carry_over(db, previous, user.id, t)
         token = new_token()
         await identities.create_session(
             db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400

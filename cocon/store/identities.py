@@ -201,3 +201,20 @@ async def session_user(conn: AsyncConnection, session_id: str, now: float) -> Us
 
 async def delete_session(conn: AsyncConnection, session_id: str) -> None:
     await conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+
+async def previous_guest(conn: AsyncConnection, device_id: str, before: int) -> int | None:
+    """The latest guest who entered from this device before user ``before``."""
+    row = (
+        await conn.execute(
+            select(users.c.id)
+            .where(
+                users.c.device_id == device_id,
+                users.c.registered.is_(False),
+                users.c.id < before,
+            )
+            .order_by(users.c.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    return None if row is None else int(row.id)

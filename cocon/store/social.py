@@ -195,3 +195,27 @@ async def friendships_of(conn: AsyncConnection, user_id: int) -> list[Friendship
         )
     )
     return [_friendship(r) for r in rows]
+
+
+async def carry_over(conn: AsyncConnection, old: int, new: int, now: float) -> None:
+    """A guest re-entering from the same device keeps friends and blocks, both ways.
+
+    Blocks follow the person, not the pseudo: someone blocked under one pseudo stays
+    blocked under the next one from the same device.
+    """
+    for row in await friendships_of(conn, old):
+        peer = row.peer_of(old)
+        if peer == new:
+            continue
+        await remove_friendship(conn, old, peer)
+        if await friendship(conn, new, peer) is None:
+            requested_by = new if row.requested_by == old else row.requested_by
+            await put_friendship(conn, new, peer, requested_by, row.state, now)
+    mine = await blocked_by(conn, old)
+    theirs = (
+        await conn.execute(select(blocks.c.user_id).where(blocks.c.blocked_id == old))
+    ).scalars()
+    for blocked in mine:
+        await add_block(conn, new, blocked, now)
+    for blocker in list(theirs):
+        await add_block(conn, int(blocker), new, now)
