@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cocon.config import Settings, load_settings
 from cocon.errors import ConfigError
+from cocon.moderation import cli as moderation_cli
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir")
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--data-dir")
+    moderation_cli.add_parsers(sub)
     bench = sub.add_parser("bench", help="run a benchmark scenario (see docs/benchmarks.md)")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cocon: {exc}", file=sys.stderr)
         return 2
+    handler = getattr(args, "moderation_handler", None)
+    if handler is not None:
+        return int(handler(args, settings))
     if args.command == "serve":
         _serve(settings)
     elif args.command == "migrate":

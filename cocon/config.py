@@ -65,6 +65,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     session_days: float = 30.0
     pending_pm_limit: int = 5
     auto_migrate: bool | None = None  # None: yes on SQLite, no elsewhere (run `cocon migrate`)
+    # Moderation (docs/moderation.md).
+    audit_head_every: int = 100  # export the audit chain's head every N entries
+    ban_network_days: float = 7.0  # how long a ban also covers the banned person's network
+    ban_permanent_after: int = 3  # a ban after this many earlier bans is permanent
+    staff_session_hours: float = 12.0
+    mute_cache_s: float = 5.0  # how stale a node's view of mutes may be
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -81,6 +87,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             (self.replay_limit >= 1, "replay_limit must be at least 1"),
             (self.presence_grace_s >= 0, "presence_grace_s must not be negative"),
             (len(self.public_rooms) >= 1, "public_rooms must name at least one room"),
+            (self.audit_head_every >= 1, "audit_head_every must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:

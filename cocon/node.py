@@ -23,6 +23,7 @@ from cocon.gateway.session import Gateway, NodeHandle
 from cocon.gateway.tracker import Tracker
 from cocon.http import pages
 from cocon.http.api import Api
+from cocon.http.staff import StaffApi, ban_gate
 from cocon.protocol.events import Counts
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
@@ -57,6 +58,8 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
             await rt.hub.unsubscribe(conn, arg)
         elif verb in ("block", "unblock") and arg.isdigit():
             (conn.blocked.add if verb == "block" else conn.blocked.discard)(int(arg))
+        elif verb == "close":  # kicked or banned by moderation: flush, then hang up
+            conn.outbox.transport.close()
 
 
 async def _counts_loop(rt: Runtime) -> None:
@@ -152,5 +155,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", health)
     app.router.add_get("/ws", websocket)
     app.router.add_routes(api.routes())
+    app.router.add_routes(StaffApi(node).routes())
+    app.middlewares.append(ban_gate(node))
     app.router.add_routes(pages.routes())
     return app

@@ -25,6 +25,7 @@ from cocon.errors import BadRequest, ClientError, NotAllowed, RateLimited
 from cocon.gateway.connection import Connection
 from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.tracker import Tracker
+from cocon.moderation import gate
 from cocon.protocol.commands import Position
 from cocon.protocol.events import Ack, HistoryPage, Message, Resumed, TypingEvent
 from cocon.runtime import Runtime
@@ -97,6 +98,7 @@ async def do_send(
             first_request_to = peer
     else:
         raise NotAllowed("On ne peut pas écrire dans ce fil.")
+    await gate.check_send(rt, conn.user_id, ident if kind == "room" else None)
     done = await rt.appender.append(text_request(stream, conn.user_id, cid, text, mentions))
     conn.send(Ack(cid=cid, stream=stream, seq=done.seq, ref=ref, duplicate=done.duplicate))
     if done.duplicate:

@@ -11,12 +11,14 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from cocon.actions import entry, messages, private, rooms, social
+from cocon.actions import moderation as moderation_actions
 from cocon.actions.common import brief_of
 from cocon.errors import ClientError, RateLimited
 from cocon.gateway.connection import Connection
 from cocon.gateway.outbox import Outbox
 from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.tracker import Tracker
+from cocon.moderation import gate
 from cocon.protocol import commands as c
 from cocon.protocol.events import Error, Pong, Rooms, Welcome, encode
 from cocon.runtime import Runtime
@@ -134,6 +136,10 @@ class Gateway:
             await self._close(
                 ws, 1008, Error(code="unauthorized", message="Session inconnue ou expirée.")
             )
+            return
+        banned = await gate.check_hello(self.rt, user, ip)
+        if banned is not None:
+            await self._close(ws, 1008, Error(code=banned.code, message=banned.message))
             return
         transport = request.transport
         assert transport is not None
@@ -298,6 +304,12 @@ class Gateway:
             ),
             c.FriendRemove: lambda conn, cmd: social.do_friend_remove(rt, conn, cmd.user, cmd.ref),
             c.ListFriends: lambda conn, cmd: social.do_list_friends(rt, conn, cmd.ref),
+            c.Report: lambda conn, cmd: moderation_actions.do_report(
+                rt, conn, moderation_actions.report_request(cmd), cmd.ref
+            ),
+            c.Appeal: lambda conn, cmd: moderation_actions.do_appeal_command(
+                rt, conn, cmd.sanction, cmd.text, cmd.ref
+            ),
         }
 
 

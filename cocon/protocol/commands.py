@@ -128,6 +128,26 @@ class ListFriends(_Cmd, tag="friends"):
     pass
 
 
+class Report(_Cmd, tag="report"):
+    """Report a message (stream + seq), a user, a room or a moderator's decision (staff)."""
+
+    target: str  # "message" | "user" | "room" | "staff"
+    category: str  # see docs/moderation.md
+    comment: str = ""
+    stream: str | None = None
+    seq: int | None = None
+    user: int | None = None
+    room: int | None = None
+    staff: int | None = None
+
+
+class Appeal(_Cmd, tag="appeal"):
+    """Contest a sanction (its number is in the statement of reasons)."""
+
+    sanction: int
+    text: str
+
+
 Command = (
     Hello
     | Resume
@@ -152,6 +172,8 @@ Command = (
     | FriendAnswer
     | FriendRemove
     | ListFriends
+    | Report
+    | Appeal
 )
 
 decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)

@@ -203,6 +203,26 @@ class Done(_Ev, tag="ok"):
     ref: str | None = None
 
 
+class Reported(_Ev, tag="reported"):
+    """A report was received; ``case`` groups the reports on the same target."""
+
+    report: int
+    case: int
+    ref: str | None = None
+
+
+class Appealed(_Ev, tag="appealed"):
+    appeal: int
+    ref: str | None = None
+
+
+class Deleted(_Ev, tag="deleted"):
+    """Moderation removed the text of an entry (its seq stays, so no gap)."""
+
+    stream: str
+    seq: int
+
+
 Event = (
     Message
     | Notice
@@ -226,6 +246,9 @@ Event = (
     | FriendUpdate
     | BlockList
     | Done
+    | Reported
+    | Appealed
+    | Deleted
 )
 
 _encoder = msgspec.json.Encoder()

@@ -8,13 +8,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from cocon.store.engine import normalize_url
+
 _HERE = Path(__file__).parent
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    # Plain ``postgresql://`` URLs must reach asyncpg, the only PostgreSQL driver installed.
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return cfg
 
 

@@ -140,3 +140,163 @@ friendships = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_friendships_hi", "user_hi"),
 )
+
+# --- Moderation (cocon/moderation, migration 0002) -------------------------------------
+
+# Hash-chained and append-only: no code path updates or deletes a row (triggers refuse it).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts_us", BigInteger, nullable=False),  # microseconds: exact in every database
+    Column("actor", String(80), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(80), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("data", Text, nullable=False),  # canonical JSON
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# The number of audit entries, kept beside the log so that a cut tail shows.
+audit_count = Table(
+    "audit_count",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("count", BigInteger, nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pseudo", String(40), nullable=False),
+    Column("pseudo_key", String(80), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # moderator | admin
+    Column("password_hash", String(200), nullable=False),
+    Column("totp_secret", String(64), nullable=False),
+    Column("totp_last_step", BigInteger, nullable=False, default=0),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the token
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+# The networks (keyed hash of the /24 or /64) a user was seen from: bans reach them.
+user_networks = Table(
+    "user_networks",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("net", String(64), primary_key=True),
+    Column("last_seen", Float, nullable=False),
+    Index("ix_user_networks_net", "net"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(80), nullable=False),  # "user:12", "room:3", "msg:dm:3:41"
+    Column("accused_id", Integer, nullable=True),
+    Column("room_id", Integer, nullable=True),
+    Column("priority", Integer, nullable=False),  # 0 = most urgent
+    Column("status", String(10), nullable=False),  # open | closed
+    Column("outcome", String(40), nullable=True),
+    Column("opened_at", Float, nullable=False),
+    Column("closed_at", Float, nullable=True),
+    Column("closed_by", Integer, nullable=True),
+    Index("ix_cases_target_status", "target", "status"),
+    Index("ix_cases_queue", "status", "priority", "opened_at"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("reporter_id", Integer, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("target_kind", String(10), nullable=False),  # message | user | room | staff
+    Column("target_id", Integer, nullable=True),
+    Column("stream", String(40), nullable=True),
+    Column("seq", BigInteger, nullable=True),
+    Column("evidence", Text, nullable=True),  # JSON: the entries as the reporter saw them
+    Column("created_at", Float, nullable=False),
+    Index("ix_reports_case", "case_id"),
+    Index("ix_reports_reporter", "reporter_id"),
+)
+
+sanctions = Table(
+    "sanctions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),  # warn | delete | mute | kick | ban
+    Column("room_id", Integer, nullable=True),  # mute/kick scope; None: everywhere
+    Column("rule", String(80), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("starts_at", Float, nullable=False),
+    Column("ends_at", Float, nullable=True),  # None: permanent (or instantaneous)
+    Column("staff_id", Integer, nullable=True),  # None: automated
+    Column("case_id", Integer, nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Index("ix_sanctions_user", "user_id"),
+)
+
+# What a ban attaches to besides the user: devices and networks (each with its own end).
+ban_marks = Table(
+    "ban_marks",
+    metadata,
+    Column("sanction_id", Integer, ForeignKey("sanctions.id"), primary_key=True),
+    Column("kind", String(8), primary_key=True),  # device | net
+    Column("value", String(64), primary_key=True),
+    Column("until", Float, nullable=True),
+    Index("ix_ban_marks_value", "kind", "value"),
+)
+
+evasions = Table(
+    "evasions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sanction_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=True),
+    Column("via", String(10), nullable=False),  # enter | login | hello
+    Column("matched", String(10), nullable=False),  # user | device | net
+    Column("ts", Float, nullable=False),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sanction_id", Integer, ForeignKey("sanctions.id"), nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("assigned_to", Integer, nullable=True),
+    Column("status", String(12), nullable=False),  # open | upheld | overturned
+    Column("decided_by", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("decided_at", Float, nullable=True),
+    Index("ix_appeals_user", "user_id"),
+)
+
+# Actions a conflicted moderator asked for: they wait for a second moderator.
+pending_actions = Table(
+    "pending_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("requested_by", Integer, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON of the sanction request
+    Column("status", String(10), nullable=False),  # waiting | done
+    Column("confirmed_by", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+)

@@ -1,0 +1,137 @@
+"""Where restrictions bite: entry and hello (bans, evasion), sending (mutes)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cocon.domain.tokens import keyed_hash, token_id
+from cocon.errors import ClientError, NotAllowed
+from cocon.moderation.policy import network_of
+from cocon.runtime import Runtime
+from cocon.store import moderation as store
+from cocon.store.identities import UserRow
+
+
+class Banned(ClientError):
+    code = "banned"
+
+    def __init__(self, message: str, sanction: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.sanction = sanction
+
+
+def net_key(rt: Runtime, ip: str) -> str | None:
+    """Keyed hash of the /24 or /64 of ``ip``: a ban can match it, nobody can read it."""
+    net = network_of(ip)
+    return None if net is None else keyed_hash(rt.secret, "net:" + net)
+
+
+def _until(ends_at: float | None) -> str:
+    if ends_at is None:
+        return "définitivement"
+    return "jusqu'au " + datetime.fromtimestamp(ends_at, UTC).strftime("%d/%m/%Y %H:%M UTC")
+
+
+def _refusal(ban: dict[str, Any]) -> Banned:
+    message = (
+        f"Accès refusé : bannissement n°{ban['id']} ({ban['rule']}), {_until(ban['ends_at'])}. "
+        "Vous pouvez contester : POST /api/appeal."
+    )
+    public = {
+        "id": ban["id"],
+        "rule": ban["rule"],
+        "reason": ban["reason"],
+        "ends_at": ban["ends_at"],
+        "appeal": "/api/appeal",
+    }
+    return Banned(message, public)
+
+
+async def check_entry(rt: Runtime, device_token: str | None, ip: str, via: str) -> Banned | None:
+    """Before /api/enter or /api/login: a banned device or network gets no new pseudo."""
+    devices = [token_id(device_token)] if device_token and len(device_token) <= 200 else []
+    net = net_key(rt, ip)
+    t = time.time()
+    async with rt.engine.begin() as db:
+        found = await store.active_ban(db, None, devices, [net] if net else [], t)
+        if found is None:
+            return None
+        ban, matched = found
+        await store.add_evasion(db, ban["id"], None, via, matched, t)
+    return _refusal(ban)
+
+
+async def check_hello(rt: Runtime, user: UserRow, ip: str) -> Banned | None:
+    """At WebSocket hello: record where the user comes from, refuse if a ban applies.
+
+    A network match only refuses pseudos created after the ban: people who shared the
+    network before (a family, a school) keep their access.
+    """
+    net = net_key(rt, ip)
+    t = time.time()
+    devices = [user.device_id] if user.device_id else []
+    async with rt.engine.begin() as db:
+        if net is not None:
+            await store.touch_network(db, user.id, net, t)
+        found = await store.active_ban(db, user.id, devices, [net] if net else [], t)
+        if found is None:
+            return None
+        ban, matched = found
+        if matched == "net":
+            created = await store.user_created_at(db, user.id)
+            if created is not None and created < ban["starts_at"]:
+                return None
+        if matched != "user":
+            await store.add_evasion(db, ban["id"], user.id, "hello", matched, t)
+    return _refusal(ban)
+
+
+async def record_network(rt: Runtime, user_id: int, ip: str) -> None:
+    net = net_key(rt, ip)
+    if net is None:
+        return
+    async with rt.engine.begin() as db:
+        await store.touch_network(db, user_id, net, time.time())
+
+
+@dataclass
+class _Mutes:
+    fetched: float
+    scopes: list[tuple[int | None, float | None]] = field(default_factory=list)
+
+
+_mute_cache: dict[tuple[int, int], _Mutes] = {}
+
+
+def forget_mutes(rt: Runtime, user_id: int) -> None:
+    _mute_cache.pop((id(rt.engine), user_id), None)
+
+
+async def check_send(rt: Runtime, user_id: int, room_id: int | None) -> None:
+    """Refuse a send from a muted user (room mute: that room; global: everywhere).
+
+    The node keeps what it read for ``mute_cache_s`` seconds: the send path stays one dict
+    lookup; a mute decided on another node takes effect here within that delay.
+    """
+    key = (id(rt.engine), user_id)
+    now = time.monotonic()
+    cached = _mute_cache.get(key)
+    if cached is None or now - cached.fetched > rt.settings.mute_cache_s:
+        async with rt.engine.connect() as db:
+            scopes = await store.active_mutes(db, user_id, time.time())
+        if len(_mute_cache) > 100_000:
+            _mute_cache.clear()
+        cached = _mute_cache[key] = _Mutes(now, scopes)
+    if not cached.scopes:
+        return
+    t = time.time()
+    for scope, ends_at in cached.scopes:
+        if ends_at is not None and ends_at <= t:
+            continue
+        if scope is None or scope == room_id:
+            raise NotAllowed(
+                f"La modération vous a interdit d'écrire {_until(ends_at)}.", code="muted"
+            )

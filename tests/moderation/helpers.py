@@ -1,0 +1,99 @@
+"""Staff accounts made with the real CLI, and staff/API sessions for the tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.parse
+import uuid
+from typing import Any
+
+import aiohttp
+import pyotp
+
+from tests.client import Client
+from tests.servers import TEST_DB_ENV, ServerProcess
+
+
+def add_staff(server: ServerProcess, role: str = "moderator") -> tuple[str, str, str]:
+    """(pseudo, password, TOTP secret) of a new staff account, via ``moderator add``."""
+    pseudo = f"Veille{uuid.uuid4().hex[:8]}"
+    password = "mot de passe solide"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+    if os.environ.get(TEST_DB_ENV):
+        env["COCON_DATABASE_URL"] = os.environ[TEST_DB_ENV]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cocon.moderation.cli",
+            "moderator",
+            "add",
+            pseudo,
+            "--role",
+            role,
+            "--password-stdin",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    uri = next(line for line in out.splitlines() if line.startswith("otpauth://"))
+    secret = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    return pseudo, password, secret
+
+
+def jar_session(ip: str | None = None) -> aiohttp.ClientSession:
+    """A session that keeps cookies for 127.0.0.1, optionally seen as coming from ``ip``."""
+    headers = {"X-Forwarded-For": ip} if ip else None
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers)
+
+
+class StaffClient:
+    def __init__(self, server: ServerProcess, role: str = "moderator") -> None:
+        self.base = server.url
+        self.pseudo, self.password, self.secret = add_staff(server, role)
+        self.http = jar_session()
+        self.id = 0
+
+    async def login(self) -> StaffClient:
+        body = {
+            "pseudo": self.pseudo,
+            "password": self.password,
+            "totp": pyotp.TOTP(self.secret).now(),
+        }
+        async with self.http.post(self.base + "/staff/api/login", json=body) as resp:
+            data = await resp.json()
+            assert resp.status == 200, data
+        self.id = data["staff"]["id"]
+        return self
+
+    async def get(self, path: str, status: int = 200) -> Any:
+        async with self.http.get(self.base + "/staff/api" + path) as resp:
+            data = await resp.json()
+            assert resp.status == status, data
+            return data
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 200) -> Any:
+        async with self.http.post(self.base + "/staff/api" + path, json=body) as resp:
+            data = await resp.json()
+            assert resp.status == status, data
+            return data
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+async def connected(base: str, ip: str | None = None) -> Client:
+    client = Client(base, jar_session(ip))
+    await client.enter()
+    await client.connect()
+    return client
