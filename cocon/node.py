@@ -23,7 +23,7 @@ from cocon.gateway.session import Gateway, NodeHandle
 from cocon.gateway.tracker import Tracker
 from cocon.http import pages
 from cocon.http.api import Api
-from cocon.http.staff import StaffApi, ban_gate
+from cocon.http.staff import StaffApi
 from cocon.protocol.events import Counts
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
@@ -156,6 +156,5 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", websocket)
     app.router.add_routes(api.routes())
     app.router.add_routes(StaffApi(node).routes())
-    app.middlewares.append(ban_gate(node))
     app.router.add_routes(pages.routes())
     return app

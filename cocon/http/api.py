@@ -11,6 +11,7 @@ from cocon.actions.common import brief_of, to_builtins
 from cocon.errors import ClientError, RateLimited
 from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.session import SESSION_COOKIE, NodeHandle
+from cocon.moderation import gate
 from cocon.runtime import Runtime
 from cocon.store.identities import UserRow
 
@@ -113,12 +114,23 @@ class Api:
         if wait:
             raise RateLimited(wait)
 
-    def _entered(self, request: web.Request, entered: entry.Entered) -> web.Response:
+    async def _entered(self, request: web.Request, entered: entry.Entered) -> web.Response:
+        await gate.record_network(self.rt, entered.user.id, self._client_ip(request))
         resp = web.json_response(
             {"user": to_builtins(brief_of(entered.user)), "token": entered.session_token}
         )
         self._set_cookies(request, resp, entered.session_token, entered.device_token)
         return resp
+
+    async def _gate(self, request: web.Request, via: str) -> web.Response | None:
+        """A banned device or network gets no new pseudo (the attempt is logged)."""
+        banned = await gate.check_entry(
+            self.rt, request.cookies.get(DEVICE_COOKIE), self._client_ip(request), via
+        )
+        if banned is None:
+            return None
+        body = {"code": banned.code, "message": banned.message, "sanction": banned.sanction}
+        return web.json_response({"error": body}, status=403)
 
     async def enter(self, request: web.Request) -> web.Response:
         try:
@@ -126,6 +138,9 @@ class Api:
             body = await self._json(request)
         except ClientError as exc:
             return error_response(exc)
+        refused = await self._gate(request, "enter")
+        if refused is not None:
+            return refused
         entered, device, refusal = await entry.do_enter(
             self.rt,
             request.cookies.get(DEVICE_COOKIE),
@@ -151,7 +166,7 @@ class Api:
                 resp = web.json_response(resp_body, status=403)
             self._set_cookies(request, resp, None, device)
             return resp
-        return self._entered(request, entered)
+        return await self._entered(request, entered)
 
     async def _current(self, request: web.Request) -> UserRow:
         user = await entry.session_user(self.rt, request.cookies.get(SESSION_COOKIE))
@@ -179,6 +194,9 @@ class Api:
         try:
             self._throttle(request)
             body = await self._json(request)
+            refused = await self._gate(request, "login")
+            if refused is not None:
+                return refused
             entered = await entry.do_login(
                 self.rt,
                 request.cookies.get(DEVICE_COOKIE),
@@ -187,7 +205,7 @@ class Api:
             )
         except ClientError as exc:
             return error_response(exc)
-        return self._entered(request, entered)
+        return await self._entered(request, entered)
 
     async def logout(self, request: web.Request) -> web.Response:
         token = request.cookies.get(SESSION_COOKIE)

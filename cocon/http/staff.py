@@ -1,5 +1,5 @@
 """Staff API (``/staff/api/...``, its own cookie) and the user-side moderation endpoints:
-``POST /api/appeal`` for people who cannot connect any more, and the ban gate on entry."""
+``POST /api/appeal`` for people who cannot connect any more."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from cocon.actions import entry
 from cocon.actions import moderation as actions
@@ -16,8 +15,8 @@ from cocon.errors import ClientError, RateLimited
 from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.session import SESSION_COOKIE, NodeHandle
 from cocon.http.api import DEVICE_COOKIE, error_response
-from cocon.moderation import gate, transparency
 from cocon.moderation import staff as staff_accounts
+from cocon.moderation import transparency
 from cocon.moderation.audit import read_heads, verify
 from cocon.moderation.roles import Role
 from cocon.moderation.staff import Staff
@@ -34,38 +33,6 @@ def _dumps(value: Any) -> str:
 
 def _ok(value: Any) -> web.Response:
     return web.json_response(value, dumps=_dumps)
-
-
-def _banned(exc: gate.Banned) -> web.Response:
-    body = {"error": {"code": exc.code, "message": exc.message, "sanction": exc.sanction}}
-    return web.json_response(body, status=403)
-
-
-def ban_gate(node: NodeHandle) -> Middleware:
-    """Middleware: a banned device or network gets no new pseudo (``/api/enter``, ``/api/login``),
-    and a successful entry records the network the new user comes from."""
-    paths = {"/api/enter": "enter", "/api/login": "login"}
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        via = paths.get(request.path)
-        if via is None or request.method != "POST" or not node.started:
-            return await handler(request)
-        rt = node.runtime
-        ip = node.gateway.client_ip(request)
-        refusal = await gate.check_entry(rt, request.cookies.get(DEVICE_COOKIE), ip, via)
-        if refusal is not None:
-            return _banned(refusal)
-        resp = await handler(request)
-        if resp.status == 200 and isinstance(resp, web.Response) and resp.body is not None:
-            try:
-                user_id = int(json.loads(bytes(resp.body))["user"]["id"])  # type: ignore[arg-type]
-            except (ValueError, KeyError, TypeError):
-                return resp
-            await gate.record_network(rt, user_id, ip)
-        return resp
-
-    return middleware
 
 
 class StaffApi:
