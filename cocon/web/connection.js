@@ -109,7 +109,8 @@ export class Connection {
   scheduleReconnect() {
     if (this.stopped) return;
     this.onState(this.everOnline ? 'reconnecting' : 'connecting');
-    const base = Math.min(MAX_DELAY, 500 * 2 ** this.attempt);
+    // Known offline: wait for the 'online' event (with a slow retry in case it never comes).
+    const base = navigator.onLine === false ? MAX_DELAY * 3 : Math.min(MAX_DELAY, 500 * 2 ** this.attempt);
     const delay = base / 2 + Math.random() * (base / 2); // "equal jitter"
     this.attempt += 1;
     clearTimeout(this.timers.retry);

@@ -6,6 +6,8 @@ const SHELL = [
   '/manifest.webmanifest',
   '/static/styles.css',
   '/static/app.js',
+  '/static/actions.js',
+  '/static/events.js',
   '/static/api.js',
   '/static/connection.js',
   '/static/dom.js',

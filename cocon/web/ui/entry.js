@@ -35,9 +35,11 @@ export function validate(v) {
   return errs;
 }
 
-function showError(field, text) {
+/** key: a catalog key (re-translated on a language switch) or null with a plain text. */
+function showError(field, key, text = key ? t(key) : '') {
   const box = $(ERR[field]);
   const inputs = $$(FIELDS[field]);
+  if (key) box.dataset.i18n = key; else delete box.dataset.i18n;
   box.textContent = text || '';
   box.hidden = !text;
   for (const i of inputs) {
@@ -45,10 +47,11 @@ function showError(field, text) {
   }
 }
 
-export function serverErrorText(err) {
-  if (!err) return t('errors.network');
-  if (has(`errors.${err.code}`)) return t(`errors.${err.code}`);
-  return err.message || t('errors.generic');
+/** The catalog key for a server error, or null when only the server's (French) text exists. */
+function errorKey(err) {
+  if (!err) return 'errors.network';
+  if (has(`errors.${err.code}`)) return `errors.${err.code}`;
+  return err.message ? null : 'errors.generic';
 }
 
 /**
@@ -62,11 +65,16 @@ export function setupEntry({ onEntered, onUnderage }) {
   const submit = $('#entry-submit');
   const touched = new Set();
 
+  const serverErrors = {}; // field -> {value, key, text}: kept while the field is unchanged
   const check = (only) => {
-    const errs = validate(values(form));
+    const v = values(form);
+    const errs = validate(v);
     for (const f of Object.keys(FIELDS)) {
       if (only && !only.has(f)) continue;
-      showError(f, errs[f] ? t(errs[f]) : '');
+      const server = serverErrors[f];
+      if (errs[f]) showError(f, errs[f]);
+      else if (server && server.value === v[f]) showError(f, server.key, server.key ? t(server.key) : server.text);
+      else { delete serverErrors[f]; showError(f, null); }
     }
     return errs;
   };
@@ -90,7 +98,7 @@ export function setupEntry({ onEntered, onUnderage }) {
     const first = Object.keys(FIELDS).find((f) => errs[f]);
     if (first) { $(FIELDS[first], form).focus(); return; }
     const v = values(form);
-    if (Number(v.age) > 99) { showError('age', t('errors.age')); $('#entry-age').focus(); return; }
+    if (Number(v.age) > 99) { showError('age', 'errors.age'); $('#entry-age').focus(); return; }
     submit.disabled = true;
     submit.setAttribute('aria-busy', 'true');
     const res = await api.enter({ pseudo: v.pseudo, gender: v.gender, age: Number(v.age), postal_code: v.postal_code });
@@ -99,18 +107,15 @@ export function setupEntry({ onEntered, onUnderage }) {
     if (res.ok && res.data?.user) { onEntered(res.data.user); return; }
     const err = res.data?.error;
     if (err?.code === 'underage' || (!err && Number(v.age) < 18)) { onUnderage(); return; }
-    const text = serverErrorText(err);
+    const key = errorKey(err);
     if (err?.field && FIELDS[err.field]) {
-      showError(err.field, text);
+      serverErrors[err.field] = { value: v[err.field], key, text: err.message };
+      showError(err.field, key, key ? t(key) : err.message);
       $(FIELDS[err.field], form).focus();
     } else {
-      formError.textContent = text;
+      if (key) formError.dataset.i18n = key; else delete formError.dataset.i18n;
+      formError.textContent = key ? t(key) : err.message;
       formError.hidden = false;
     }
   });
-}
-
-export function resetEntryErrors() {
-  for (const f of Object.keys(FIELDS)) showError(f, '');
-  $('#entry-form-error').hidden = true;
 }

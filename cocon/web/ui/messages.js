@@ -215,6 +215,13 @@ export class StreamView {
     if (mentionsMe(m, this.me)) el.classList.add('mentions-me');
   }
 
+  /** Moderation removed an entry's text: keep its place, say so. */
+  redact(seq) {
+    const text = this.bySeq.get(seq)?.querySelector('.msg-text');
+    if (!text) return;
+    text.replaceChildren(h('em', { class: 'redacted', 'data-i18n': 'chat.deleted' }, t('chat.deleted')));
+  }
+
   /** Hide (or show again) every message of a blocked user. */
   filterBlocked(blocked) {
     for (const el of this.list.children) {

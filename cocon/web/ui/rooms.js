@@ -80,6 +80,12 @@ export function renderSidebar(app) {
   $('#friends-empty').hidden = friends.length > 0;
 }
 
+function tabIcon(app, stream) {
+  if (stream.startsWith('dm:')) return h('span', { class: 'tab-icon', 'aria-hidden': 'true' }, '✉ ');
+  if (app.state.rooms.get(Number(stream.slice(5)))?.private) return h('img', { class: 'lock', src: '/static/icons/lock.svg', alt: '', width: 14, height: 14 });
+  return h('span', { class: 'tab-icon', 'aria-hidden': 'true' }, '# ');
+}
+
 export function renderTabs(app) {
   const { state } = app;
   const tabs = $('#tabs');
@@ -90,8 +96,8 @@ export function renderTabs(app) {
     const view = app.views.get(stream);
     return h('div', { class: `tab${active ? ' active' : ''}`, 'data-testid': 'tab', 'data-stream': stream },
       h('button', {
-        type: 'button', role: 'tab', class: 'tab-btn', id: `tab-${stream.replace(':', '-')}`, 'aria-selected': active ? 'true' : 'false',
-        'aria-controls': view?.el.id || null, tabindex: active ? '0' : '-1', onclick: () => app.activate(stream),
+        type: 'button', class: 'tab-btn', id: `tab-${stream.replace(':', '-')}`, 'aria-current': active ? 'true' : null,
+        'aria-controls': view?.el.id || null, onclick: () => app.activate(stream),
         onkeydown: (e) => {
           const i = state.tabs.indexOf(stream);
           const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : null;
@@ -100,7 +106,7 @@ export function renderTabs(app) {
           app.activate(state.tabs[(next + state.tabs.length) % state.tabs.length]);
           $('#tabs .tab.active .tab-btn')?.focus();
         },
-      }, stream.startsWith('dm:') ? h('span', { class: 'tab-icon', 'aria-hidden': 'true' }, '✉ ') : h('span', { class: 'tab-icon', 'aria-hidden': 'true' }, '# '),
+      }, tabIcon(app, stream),
       label, badge(unread, tn('chat.unread', unread))),
       h('button', { type: 'button', class: 'icon-btn tab-close', 'data-testid': 'tab-close', 'aria-label': t('tabs.close', { name: label }), onclick: () => app.closeTab(stream) },
         h('span', { 'aria-hidden': 'true' }, '✕')));
