@@ -35,6 +35,7 @@ class Client:
         self._reader: asyncio.Task[None] | None = None
         self._refs = itertools.count(1)
         self.gaps: list[tuple[str, int, int]] = []
+        self.resumed: dict[str, dict[str, Any]] = {}
 
     @property
     def id(self) -> int:
@@ -86,6 +87,7 @@ class Client:
         elif kind in ("msg", "notice", "hidden"):
             self._apply(event)
         elif kind == "resumed":
+            self.resumed[event["stream"]] = event
             if event["recovered"]:
                 self.positions[event["stream"]] = (event["epoch"], event["last_seq"])
             else:

@@ -26,6 +26,8 @@ async def test_dropped_member_leaves_after_grace_and_friends_see_offline(
         # A quick reconnect that resumes is invisible to the others.
         await b.drop()
         await b.connect()
+        assert b.resumed[f"room:{room}"]["recovered"] is True
+        assert a.id in {m["id"] for m in b.resumed[f"room:{room}"]["members"]}
         await asyncio.sleep(1.5)
         members = (await a.request("join", room=room))["members"]
         assert b.id in {m["id"] for m in members}

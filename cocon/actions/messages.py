@@ -210,8 +210,20 @@ async def _resume_one(
             for event in await entry_events(rt, entries, conn.blocked, replay=True):
                 conn.send(event)
         reason = None if ok else ("epoch" if pos[0] != epoch else "too_far")
+        members = None
+        if kind == "room":
+            ids = await rt.presence.members(ident)
+            found = await briefs(rt, ids)
+            members = [found[m] for m in ids if m in found]
         conn.send(
-            Resumed(stream=stream, recovered=ok, epoch=pos[0], last_seq=pos[1], reason=reason)
+            Resumed(
+                stream=stream,
+                recovered=ok,
+                epoch=pos[0],
+                last_seq=pos[1],
+                reason=reason,
+                members=members,
+            )
         )
         conn.end_sync(stream, pos[1])
     except BaseException:

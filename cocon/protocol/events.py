@@ -96,6 +96,7 @@ class Resumed(_Ev, tag="resumed"):
     epoch: int
     last_seq: int
     reason: str | None = None
+    members: list[UserBrief] | None = None  # room streams: who is there now
 
 
 class Error(_Ev, tag="error"):
