@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cocon.config import Settings, load_settings
 from cocon.errors import ConfigError
+from cocon.media import cli as media_cli
 from cocon.moderation import cli as moderation_cli
 
 
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--data-dir")
     moderation_cli.add_parsers(sub)
+    media_cli.add_parser(sub)
+    media_cli.add_hashlist_parser(sub)
     bench = sub.add_parser("bench", help="run a benchmark scenario (see docs/benchmarks.md)")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     handler = getattr(args, "moderation_handler", None)
     if handler is not None:
         return int(handler(args, settings))
+    if getattr(args, "media_handler", None) is not None:
+        return media_cli.run(args, data_dir=settings.data_dir)
     if args.command == "serve":
         _serve(settings)
     elif args.command == "migrate":

@@ -21,12 +21,18 @@ ensure_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
   fi
+  # pdqhash builds from source: it needs a C++ compiler and the Python headers.
+  command -v g++ >/dev/null 2>&1 || apt_install g++ python3-dev
   local stamp="$VENV/.installed"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -e ".[test]"
     touch "$stamp"
   fi
+}
+
+ensure_media_tools() {
+  command -v ffmpeg >/dev/null 2>&1 || apt_install ffmpeg
 }
 
 ensure_browser() {
