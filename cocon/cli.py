@@ -12,6 +12,7 @@ from cocon.config import Settings, load_settings
 from cocon.errors import ConfigError
 from cocon.media import cli as media_cli
 from cocon.moderation import cli as moderation_cli
+from cocon.safety import cli as safety_cli
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("--data-dir")
     moderation_cli.add_parsers(sub)
     media_cli.add_parser(sub)
+    safety_cli.add_parser(sub)
     media_cli.add_hashlist_parser(sub)
     bench = sub.add_parser("bench", help="run a benchmark scenario (see docs/benchmarks.md)")
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if getattr(args, "safety_handler", None) is not None:
+        return int(args.safety_handler(args))  # reads stdin; needs no settings
     if args.command == "bench":
         # The suite lives beside the package, in the source tree (bench/).
         bench_main = importlib.import_module("bench.__main__").main
