@@ -53,6 +53,7 @@ def _file(
 def routes() -> list[web.AbstractRouteDef]:
     return [
         web.get("/", _file("index.html")),
+        web.get("/staff/", _file("staff/index.html")),
         web.get("/sw.js", _file("sw.js", "text/javascript")),
         web.get(
             "/manifest.webmanifest", _file("manifest.webmanifest", "application/manifest+json")

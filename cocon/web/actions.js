@@ -162,6 +162,7 @@ export const actions = {
       if (!card.friend) actions.push({ label: t('profile.add_friend'), testid: 'profile-friend', run: async () => { const e = await this.simple({ type: 'friend_request', user: u.id }); if (!e) toast(t('friends.requested_toast', { name: u.pseudo })); return e; } });
       else if (card.friend === 'incoming') actions.push({ label: t('friends.accept'), testid: 'profile-friend', run: () => this.simple({ type: 'friend_answer', user: u.id, accept: true }) });
       else actions.push({ label: t(card.friend === 'friends' ? 'profile.remove_friend' : 'profile.cancel_friend'), testid: 'profile-unfriend', run: () => this.simple({ type: 'friend_remove', user: u.id }) });
+      actions.push({ label: t('report.action'), testid: 'profile-report', run: async () => { setTimeout(() => this.openReport({ target: 'user', user: u.id, who: u.pseudo })); return null; } });
       if (card.blocked) actions.push({ label: t('profile.unblock'), testid: 'profile-unblock', run: () => this.simple({ type: 'unblock', user: u.id }) });
       else actions.push({ label: t('profile.block'), testid: 'profile-block', kind: 'danger', run: async () => { const e = await this.simple({ type: 'block', user: u.id }); if (!e) toast(t('profile.blocked_toast', { name: u.pseudo })); return e; } });
       const active = this.state.active;
@@ -188,6 +189,7 @@ export const actions = {
       const c = this.convByStream(active);
       return [
         c && { label: t('room.view_profile'), run: () => this.openProfile(c.peer.id) },
+        c && { label: t('report.person', { name: c.peer.pseudo }), testid: 'menu-report', run: () => this.openReport({ target: 'user', user: c.peer.id, who: c.peer.pseudo }) },
         { label: t('room.close_pm'), run: () => this.closeTab(active) },
       ].filter(Boolean);
     }
@@ -204,6 +206,7 @@ export const actions = {
         { label: t('room.transfer'), testid: 'menu-transfer', run: () => this.pickAndRun(t('room.transfer_title', { room: j.room.name }), t('room.transfer_action'), members, (u) => ({ type: 'transfer', room: id, user: u })) },
       );
     }
+    items.push({ label: t('report.room'), testid: 'menu-report', run: () => this.openReport({ target: 'room', room: id, who: j?.room.name ?? this.streamTitle(active) }) });
     items.push({ label: t('room.leave'), testid: 'menu-leave', run: () => this.closeTab(active) });
     return items;
   },

@@ -1,4 +1,4 @@
-// The HTTP side of the protocol: enter, me, logout.
+// The HTTP side of the protocol: enter, me, logout, and appeals from people who cannot connect.
 async function call(method, path, body) {
   let res;
   try {
@@ -20,4 +20,5 @@ export const api = {
   me: () => call('GET', '/api/me'),
   enter: (body) => call('POST', '/api/enter', body),
   logout: () => call('POST', '/api/logout'),
+  appeal: (body) => call('POST', '/api/appeal', body),
 };

@@ -12,6 +12,7 @@ import { renderMembers } from './ui/members.js';
 import { events } from './events.js';
 import { actions } from './actions.js';
 import * as notifier from './notify.js';
+import { moderation } from './moderation.js';
 
 const TABS_KEY = 'cocon.tabs';
 const MAX_LEN = 500;
@@ -49,7 +50,7 @@ class App {
   async boot() {
     await setLang(initialLang());
     this.bindChrome();
-    setupEntry({ onEntered: (user) => this.enterChat(user), onUnderage: () => this.showScreen('underage') });
+    setupEntry({ onEntered: (user) => this.enterChat(user), onUnderage: () => this.showScreen('underage'), onBanned: (err) => this.showBanned(err) });
     onLangChange(() => this.langChanged());
     this.langChanged();
     if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
@@ -63,14 +64,17 @@ class App {
     $('#boot').hidden = true;
     $('#entry-screen').hidden = name !== 'entry';
     $('#underage-screen').hidden = name !== 'underage';
+    $('#banned-screen').hidden = name !== 'banned';
     $('#chat-screen').hidden = name !== 'chat';
     document.body.dataset.screen = name;
     if (name === 'entry') $('#entry-pseudo').focus();
     if (name === 'underage') $('#underage-title').focus();
+    if (name === 'banned') $('#banned-title').focus();
   }
 
   enterChat(user) {
     this.state.me = user;
+    this.loadModNotices();
     this.showScreen('chat');
     this.renderAll();
     this.conn = new Connection({
@@ -78,8 +82,10 @@ class App {
       onEvent: (ev) => this.onEvent(ev),
       onState: (s) => this.setConnState(s),
       onUnauthorized: () => this.sessionLost(),
+      onBanned: (ev) => this.showBanned(ev),
     });
     this.conn.meId = user.id;
+    this.restoreInbox(user);
     this.conn.start();
     $('#composer-input').focus();
   }
@@ -173,6 +179,7 @@ class App {
     this.setConnState(this.connState);
     for (const v of this.views.values()) { v.retime(); v.setTitle(this.streamTitle(v.stream)); }
     if (this.state.me) this.renderAll();
+    if (this.modNotices) this.renderModNotices();
   }
 
   // ---------- rendering ----------
@@ -293,6 +300,7 @@ class App {
     view = new StreamView(stream, {
       me: this.state.me, title: this.streamTitle(stream),
       onProfile: (id) => this.openProfile(id),
+      onReport: (s, seq, sender) => this.reportMessage(s, seq, sender),
       onLoadOlder: (s, before) => this.loadOlder(s, before),
     });
     view.el.id = `log-${stream.replace(':', '-')}`;
@@ -394,7 +402,7 @@ class App {
   }
 }
 
-Object.assign(App.prototype, events, actions);
+Object.assign(App.prototype, events, actions, moderation);
 
 const app = new App();
 app.boot().catch((e) => { console.error(e); });

@@ -14,12 +14,14 @@ export class Connection {
    * @param {(ev: object) => void} o.onEvent every event from the server
    * @param {(state: string) => void} o.onState 'connecting' | 'online' | 'reconnecting' | 'closed'
    * @param {() => void} o.onUnauthorized the session is gone
+   * @param {(err: object) => void} o.onBanned hello refused: a ban applies (no retry)
    */
-  constructor({ streams, onEvent, onState, onUnauthorized }) {
+  constructor({ streams, onEvent, onState, onUnauthorized, onBanned }) {
     this.streams = streams;
     this.onEvent = onEvent;
     this.onState = onState;
     this.onUnauthorized = onUnauthorized;
+    this.onBanned = onBanned;
     this.ws = null;
     this.ready = false; // welcome received on the current socket
     this.stopped = true;
@@ -129,6 +131,11 @@ export class Connection {
   dispatch(ev) {
     if (ev.type === 'error' && ev.code === 'unauthorized' && !this.ready) {
       this.unauthorized = true;
+      return;
+    }
+    if (ev.type === 'error' && ev.code === 'banned' && !this.ready) {
+      this.stopped = true;
+      this.onBanned?.(ev);
       return;
     }
     if (ev.type === 'welcome') {

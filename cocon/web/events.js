@@ -52,6 +52,7 @@ export const events = {
     for (const v of this.views.values()) v.me = ev.me;
     st.inbox = ev.inbox;
     if (!this.streams.has(ev.inbox)) this.streams.set(ev.inbox, ev.inbox_epoch, ev.inbox_seq);
+    this.saveInbox();
     const rooms = new Map(ev.rooms.map((r) => [r.id, r]));
     for (const [id, j] of st.joined) if (!rooms.has(id)) rooms.set(id, j.room);
     st.rooms = rooms;
@@ -80,6 +81,7 @@ export const events = {
     if (r === 'drop') return;
     if (r === 'gap') { this.requestResume(ev.stream); return; }
     this.streams.advance(ev.stream, ev.seq);
+    if (ev.stream.startsWith('user:')) this.saveInbox();
     if (ev.type === 'notice') this.onNotice(ev);
     else if (ev.type === 'msg') this.onMessage(ev);
     // 'hidden': an entry from someone I blocked; only the position advances.
@@ -127,6 +129,7 @@ export const events = {
   },
 
   onNotice(ev) {
+    if (this.onModNotice(ev)) return;
     const st = this.state;
     const d = ev.data || {};
     if (ev.kind === 'pm_request' && d.conversation) {

@@ -12,6 +12,7 @@ const SHELL = [
   '/static/connection.js',
   '/static/dom.js',
   '/static/i18n.js',
+  '/static/moderation.js',
   '/static/notify.js',
   '/static/streams.js',
   '/static/ui/dialogs.js',
@@ -44,6 +45,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname === '/ws' || url.pathname.startsWith('/ws/')) return; // never cached
+  if (url.pathname.startsWith('/staff') || url.pathname.startsWith('/static/staff/')) return; // the staff console is not part of the app
   if (url.pathname.startsWith('/api/')) {
     // Network-first; the last answer is kept only to start offline.
     event.respondWith(fetch(req).catch(() => caches.match(req).then((r) => r || Response.error())));

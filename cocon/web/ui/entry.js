@@ -58,8 +58,9 @@ function errorKey(err) {
  * @param {object} o
  * @param {(user: object) => void} o.onEntered
  * @param {() => void} o.onUnderage
+ * @param {(err: object) => void} o.onBanned a ban applies to this device or network
  */
-export function setupEntry({ onEntered, onUnderage }) {
+export function setupEntry({ onEntered, onUnderage, onBanned }) {
   const form = $('#entry-form');
   const formError = $('#entry-form-error');
   const submit = $('#entry-submit');
@@ -107,6 +108,7 @@ export function setupEntry({ onEntered, onUnderage }) {
     if (res.ok && res.data?.user) { onEntered(res.data.user); return; }
     const err = res.data?.error;
     if (err?.code === 'underage' || (!err && Number(v.age) < 18)) { onUnderage(); return; }
+    if (err?.code === 'banned') { onBanned(err); return; }
     const key = errorKey(err);
     if (err?.field && FIELDS[err.field]) {
       serverErrors[err.field] = { value: v[err.field], key, text: err.message };

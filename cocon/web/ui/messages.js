@@ -41,11 +41,24 @@ export function mentionsMe(msg, me) {
   return new RegExp(`(^|[^\\p{L}\\p{N}_-])@${me.pseudo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}_-])`, 'iu').test(msg.text);
 }
 
+/** Phones: a long press on a message opens its report dialog. */
+function longPress(el, run) {
+  let timer = null;
+  const stop = () => { clearTimeout(timer); timer = null; };
+  el.addEventListener('pointerdown', (e) => {
+    if (e.pointerType !== 'touch' || e.target.closest('a, button')) return;
+    stop();
+    timer = setTimeout(() => { timer = null; run(); }, 600);
+  });
+  for (const ev of ['pointerup', 'pointercancel', 'pointerleave', 'pointermove']) el.addEventListener(ev, stop);
+}
+
 export class StreamView {
-  constructor(stream, { me, title, onProfile, onLoadOlder }) {
+  constructor(stream, { me, title, onProfile, onReport, onLoadOlder }) {
     this.stream = stream;
     this.me = me;
     this.onProfile = onProfile;
+    this.onReport = onReport;
     this.onLoadOlder = onLoadOlder;
     this.bySeq = new Map();
     this.byCid = new Map();
@@ -200,6 +213,14 @@ export class StreamView {
     const meta = h('div', { class: 'msg-meta' }, author,
       h('time', { class: 'msg-time', datetime: new Date((m.ts || 0) * 1000).toISOString() }, formatTime(m.ts || Date.now() / 1000)));
     if (pending) meta.append(h('span', { class: 'msg-status', 'data-testid': 'msg-status', 'data-i18n': 'chat.sending' }, t('chat.sending')));
+    if (!isMe && !pending && this.onReport) {
+      const report = () => this.onReport(this.stream, Number(el.dataset.seq), sender);
+      meta.append(h('button', {
+        type: 'button', class: 'msg-report', 'data-testid': 'msg-report', onclick: report,
+        'aria-label': t('report.message_label', { name: sender.pseudo || '?' }),
+      }, h('span', { 'aria-hidden': 'true' }, '⚑ '), h('span', { 'aria-hidden': 'true' }, t('report.action'))));
+      longPress(el, report);
+    }
     el.append(meta, h('p', { class: 'msg-text', 'data-testid': 'msg-text' }, renderText(m.text || '', this.me?.pseudo)));
     return el;
   }
