@@ -71,6 +71,22 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ban_permanent_after: int = 3  # a ban after this many earlier bans is permanent
     staff_session_hours: float = 12.0
     mute_cache_s: float = 5.0  # how stale a node's view of mutes may be
+    # Media uploads (docs/media.md).
+    media_max_image_bytes: int = 10 * 1024 * 1024
+    media_max_av_bytes: int = 50 * 1024 * 1024
+    media_uploads_per_minute: float = 10.0  # per user and node, after a burst of
+    media_upload_burst: int = 5
+    media_daily_uploads: int = 200  # per user, over the last 24 h
+    media_daily_bytes: int = 500 * 1024 * 1024
+    media_concurrent_uploads: int = 8  # bodies read and checked at once on one node
+    media_storage: str = "local"  # local (data_dir/media) | s3
+    media_s3_bucket: str = ""
+    media_s3_endpoint_url: str = ""  # empty: AWS
+    media_s3_region: str = ""
+    media_s3_access_key: str = ""  # empty: boto3's usual lookup (environment, profile, role)
+    media_s3_secret_key: str = ""
+    media_s3_prefix: str = "media/"
+    media_s3_quarantine_prefix: str = "quarantine/"  # hash-list evidence, never served
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -88,6 +104,22 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             (self.presence_grace_s >= 0, "presence_grace_s must not be negative"),
             (len(self.public_rooms) >= 1, "public_rooms must name at least one room"),
             (self.audit_head_every >= 1, "audit_head_every must be at least 1"),
+            (self.media_max_image_bytes >= 1024, "media_max_image_bytes must be at least 1024"),
+            (self.media_max_av_bytes >= 1024, "media_max_av_bytes must be at least 1024"),
+            (self.media_uploads_per_minute > 0, "media_uploads_per_minute must be positive"),
+            (self.media_upload_burst >= 1, "media_upload_burst must be at least 1"),
+            (self.media_daily_uploads >= 1, "media_daily_uploads must be at least 1"),
+            (self.media_daily_bytes >= 1024, "media_daily_bytes must be at least 1024"),
+            (self.media_concurrent_uploads >= 1, "media_concurrent_uploads must be at least 1"),
+            (self.media_storage in ("local", "s3"), "media_storage must be local or s3"),
+            (
+                self.media_storage != "s3" or bool(self.media_s3_bucket),
+                "media_s3_bucket is required when media_storage is s3",
+            ),
+            (
+                self.media_s3_prefix != self.media_s3_quarantine_prefix,
+                "media_s3_prefix and media_s3_quarantine_prefix must differ",
+            ),
         ]
         for ok, message in checks:
             if not ok:

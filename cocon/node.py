@@ -23,11 +23,13 @@ from cocon.gateway.session import Gateway, NodeHandle
 from cocon.gateway.tracker import Tracker
 from cocon.http import pages
 from cocon.http.api import Api
+from cocon.http.media import MediaApi
 from cocon.http.staff import StaffApi
 from cocon.protocol.events import Counts
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
 from cocon.store.engine import make_engine
+from cocon.store.media import open_backends
 from cocon.store.migrate import upgrade_async
 from cocon.store.streams import Appender
 
@@ -99,6 +101,8 @@ def build_app(settings: Settings) -> web.Application:
         node_id = settings.node_id or secrets.token_hex(4)
         bus, presence = await make_bus(settings, node_id)
         hub = Hub(bus)
+        media = await asyncio.to_thread(open_backends, settings)  # hash lists, storage
+        log.info("media: %s storage, %d listed hashes", settings.media_storage, len(media.index))
         appender = Appender(engine)
         appender.start()
         rt = Runtime(
@@ -110,6 +114,7 @@ def build_app(settings: Settings) -> web.Application:
             hub=hub,
             secret=ensure_secret(settings),
             node_id=node_id,
+            media=media,
         )
 
         async def announce(room_id: int, user_id: int, joined: bool) -> None:
@@ -156,5 +161,6 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", websocket)
     app.router.add_routes(api.routes())
     app.router.add_routes(StaffApi(node).routes())
+    app.router.add_routes(MediaApi(node).routes())
     app.router.add_routes(pages.routes())
     return app

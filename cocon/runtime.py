@@ -13,6 +13,7 @@ from cocon.bus.base import Bus, Presence
 from cocon.config import Settings
 from cocon.gateway.hub import Hub
 from cocon.protocol.events import UserBrief
+from cocon.store.media import MediaBackends
 from cocon.store.streams import Appender
 
 
@@ -27,3 +28,4 @@ class Runtime:
     secret: bytes
     node_id: str
     briefs: dict[int, UserBrief] = field(default_factory=dict)
+    media: MediaBackends | None = None  # storage, quarantine, hash lists (set at start)

@@ -56,9 +56,12 @@ async def brief(rt: Runtime, user_id: int) -> UserBrief | None:
 
 
 def text_request(
-    stream: str, sender: int, cid: str, text: str, mentions: list[int]
+    stream: str, sender: int, cid: str, text: str, mentions: list[int], media: int | None = None
 ) -> AppendRequest:
-    data = _json.encode({"m": mentions}).decode() if mentions else None
+    fields: dict[str, object] = {"m": mentions} if mentions else {}
+    if media is not None:
+        fields["media"] = media  # the media row's id; its info is rebuilt when read
+    data = _json.encode(fields).decode() if fields else None
     return AppendRequest(stream, "text", sender, cid, text, data, now())
 
 
@@ -70,7 +73,17 @@ async def entry_events(
     rt: Runtime, entries: list[Entry], blocked: set[int], replay: bool = False
 ) -> list[Message | Notice | Hidden]:
     """Client events for stored entries; those from users the reader blocked are hidden."""
+    from cocon.actions.media import infos
+
     senders = await briefs(rt, {e.sender_id for e in entries if e.sender_id is not None})
+    datas = {
+        (e.stream, e.seq): _decode_data.decode(e.data)
+        for e in entries
+        if e.kind == "text" and e.data
+    }
+    media = await infos(
+        rt, [m for d in datas.values() if isinstance(m := d.get("media"), int)]
+    )
     out: list[Message | Notice | Hidden] = []
     for e in entries:
         if e.kind == "notice":
@@ -89,7 +102,9 @@ async def entry_events(
         if sender is None or e.sender_id in blocked:
             out.append(Hidden(stream=e.stream, seq=e.seq, replay=replay))
             continue
-        mentions = _decode_data.decode(e.data)["m"] if e.data else []
+        data = datas.get((e.stream, e.seq), {})
+        mentions = data.get("m", [])
+        media_id = data.get("media")
         out.append(
             Message(
                 stream=e.stream,
@@ -100,6 +115,7 @@ async def entry_events(
                 mentions=list(mentions),  # type: ignore[call-overload]
                 cid=e.cid,
                 replay=replay,
+                media=media.get(media_id) if isinstance(media_id, int) else None,
             )
         )
     return out

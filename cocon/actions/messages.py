@@ -10,6 +10,7 @@ from cocon.access import (
     access_stream_to_read,
     parse_stream,
 )
+from cocon.actions import media as media_actions
 from cocon.actions.common import (
     brief,
     briefs,
@@ -27,7 +28,7 @@ from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.tracker import Tracker
 from cocon.moderation import gate
 from cocon.protocol.commands import Position
-from cocon.protocol.events import Ack, HistoryPage, Message, Resumed, TypingEvent
+from cocon.protocol.events import Ack, HistoryPage, MediaInfo, Message, Resumed, TypingEvent
 from cocon.runtime import Runtime
 from cocon.store import social
 from cocon.store import streams as stream_store
@@ -78,11 +79,22 @@ async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
 
 
 async def do_send(
-    rt: Runtime, conn: Connection, stream: str, cid: str, text: str, ref: str | None = None
+    rt: Runtime,
+    conn: Connection,
+    stream: str,
+    cid: str,
+    text: str,
+    ref: str | None = None,
+    media: int | None = None,
 ) -> None:
     if not 1 <= len(cid) <= 64:
         raise BadRequest("cid doit faire de 1 à 64 caractères.", field="cid")
-    text = clean_text(text, rt.settings.message_max_chars)
+    try:
+        text = clean_text(text, rt.settings.message_max_chars)
+    except BadRequest as exc:
+        if media is None or exc.code != "empty":
+            raise
+        text = ""  # a photo, video or sound needs no caption
     kind, ident = parse_stream(stream)
     mentions: list[int] = []
     first_request_to: int | None = None
@@ -99,12 +111,25 @@ async def do_send(
     else:
         raise NotAllowed("On ne peut pas écrire dans ce fil.")
     await gate.check_send(rt, conn.user_id, ident if kind == "room" else None)
-    done = await rt.appender.append(text_request(stream, conn.user_id, cid, text, mentions))
+    sender = await brief(rt, conn.user_id)
+    assert sender is not None
+    attached: MediaInfo | None = None
+    if media is not None:
+        row = await media_actions.claim(rt, conn.user_id, media, stream, cid)
+        attached = media_actions.media_info(row)
+    try:
+        done = await rt.appender.append(
+            text_request(stream, conn.user_id, cid, text, mentions, media)
+        )
+    except BaseException:
+        if media is not None:
+            await media_actions.release(rt, media, stream, cid)
+        raise
+    # From the commit to the publication nothing may await: the appender wakes its callers
+    # in commit order, and publishing before yielding keeps the node's fan-out in seq order.
     conn.send(Ack(cid=cid, stream=stream, seq=done.seq, ref=ref, duplicate=done.duplicate))
     if done.duplicate:
         return
-    sender = await brief(rt, conn.user_id)
-    assert sender is not None
     event = Message(
         stream=stream,
         seq=done.seq,
@@ -113,10 +138,14 @@ async def do_send(
         ts=done.ts,
         mentions=mentions,
         cid=cid,
+        media=attached,
     )
     await publish_entry(rt, done, event, sender=conn.user_id)
+    if media is not None:
+        await media_actions.attached(rt, media, done.seq)
     if first_request_to is not None:
-        await _send_request_notice(rt, conn.user_id, first_request_to, ident, text)
+        preview = text or "(photo, vidéo ou son)"
+        await _send_request_notice(rt, conn.user_id, first_request_to, ident, preview)
 
 
 async def _send_request_notice(

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cocon.access import access_conversation, access_room, access_stream_to_read, parse_stream
-from cocon.actions.common import brief, notify, publish
+from cocon.actions.common import brief, notify, publish, to_builtins
 from cocon.errors import BadRequest, Conflict, NotAllowed, NotFound
 from cocon.gateway.connection import Connection
 from cocon.gateway.ratelimit import TokenBucket
@@ -195,6 +195,17 @@ async def view_evidence(rt: Runtime, staff: Staff, report_id: int) -> dict[str, 
     await audit(rt).append(staff.actor, "view_evidence", f"report:{report_id}")
     evidence = json.loads(report["evidence"]) if report["evidence"] else []
     return {**report, "evidence": evidence}
+
+
+async def user_history(rt: Runtime, staff: Staff, user_id: int) -> dict[str, Any]:
+    """A user's record for staff: who they are, sanctions, cases, reports filed (audited)."""
+    who = await brief(rt, user_id)
+    if who is None:
+        raise NotFound("Cette personne n'existe pas.")
+    async with rt.engine.connect() as db:
+        history = await store.user_history(db, user_id)
+    await audit(rt).append(staff.actor, "view_history", f"user:{user_id}", "", {})
+    return {"user": to_builtins(who), **history}
 
 
 async def case_detail(rt: Runtime, staff: Staff, case_id: int) -> dict[str, Any]:

@@ -139,7 +139,11 @@ class Gateway:
             return
         banned = await gate.check_hello(self.rt, user, ip)
         if banned is not None:
-            await self._close(ws, 1008, Error(code=banned.code, message=banned.message))
+            await self._close(
+                ws,
+                1008,
+                Error(code=banned.code, message=banned.message, sanction=banned.sanction),
+            )
             return
         transport = request.transport
         assert transport is not None
@@ -283,7 +287,7 @@ class Gateway:
             c.Kick: lambda conn, cmd: rooms.do_kick(rt, conn, cmd.room, cmd.user, cmd.ref),
             c.Transfer: lambda conn, cmd: rooms.do_transfer(rt, conn, cmd.room, cmd.user, cmd.ref),
             c.Send: lambda conn, cmd: messages.do_send(
-                rt, conn, cmd.stream, cmd.cid, cmd.text, cmd.ref
+                rt, conn, cmd.stream, cmd.cid, cmd.text, cmd.ref, cmd.media
             ),
             c.Typing: lambda conn, cmd: messages.do_typing(rt, conn, cmd.stream),
             c.History: lambda conn, cmd: messages.do_history(

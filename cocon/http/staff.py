@@ -57,6 +57,8 @@ class StaffApi:
             web.post("/staff/api/sanctions", self.wrap(self.sanction)),
             web.post("/staff/api/pending/{id:\\d+}/confirm", self.wrap(self.confirm)),
             web.get("/staff/api/appeals", self.wrap(self.appeals)),
+            web.get("/staff/api/pending", self.wrap(self.pending)),
+            web.get("/staff/api/users/{id:\\d+}", self.wrap(self.user_history)),
             web.post("/staff/api/appeals/{id:\\d+}/decide", self.wrap(self.decide)),
             web.get("/staff/api/evasions", self.wrap(self.evasions)),
             web.get("/staff/api/audit/verify", self.wrap(self.audit_verify, Role.ADMIN)),
@@ -183,6 +185,13 @@ class StaffApi:
             str(body.get("reason", "")),
         )
         return {"ok": True}
+
+    async def pending(self, request: web.Request, who: Staff) -> Any:
+        async with self.rt.engine.connect() as db:
+            return {"pending": await store.waiting_pending(db)}
+
+    async def user_history(self, request: web.Request, who: Staff) -> Any:
+        return await actions.user_history(self.rt, who, int(request.match_info["id"]))
 
     async def evasions(self, request: web.Request, who: Staff) -> Any:
         async with self.rt.engine.connect() as db:

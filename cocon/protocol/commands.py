@@ -77,7 +77,8 @@ class Transfer(_Cmd, tag="transfer"):
 class Send(_Cmd, tag="send"):
     stream: str
     cid: str
-    text: str
+    text: str = ""  # may be empty when ``media`` is given
+    media: int | None = None  # an upload of yours (POST /api/media), attached once
 
 
 class Typing(_Cmd, tag="typing"):

@@ -42,6 +42,19 @@ class FriendInfo(msgspec.Struct, kw_only=True):
     online: bool
 
 
+class MediaInfo(msgspec.Struct, kw_only=True):
+    """A photo, video or sound attached to a message; ``url`` paths are under /media/."""
+
+    id: int
+    kind: str  # "image" | "video" | "audio"
+    mime: str
+    width: int | None
+    height: int | None
+    duration: float | None  # seconds (video, audio)
+    url: str
+    preview_url: str | None  # blurred preview (images)
+
+
 class _Ev(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
     pass
 
@@ -55,6 +68,7 @@ class Message(_Ev, tag="msg"):
     mentions: list[int] = []
     cid: str | None = None
     replay: bool = False
+    media: MediaInfo | None = None
 
 
 class Notice(_Ev, tag="notice"):
@@ -105,6 +119,7 @@ class Error(_Ev, tag="error"):
     ref: str | None = None
     field: str | None = None
     retry_after: float | None = None
+    sanction: dict[str, Any] | None = None  # code "banned": the statement of reasons
 
 
 class Ack(_Ev, tag="ack"):

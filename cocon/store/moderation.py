@@ -511,12 +511,18 @@ async def open_appeal_load(db: AsyncConnection) -> dict[int, int]:
 
 
 async def appeals_for(db: AsyncConnection, staff_id: int) -> list[dict[str, Any]]:
+    """Open appeals assigned to a moderator, each with the sanction it contests."""
     rows = await db.execute(
         select(appeals)
         .where(appeals.c.assigned_to == staff_id, appeals.c.status == "open")
         .order_by(appeals.c.id)
     )
-    return [_m(r) for r in rows]
+    out = []
+    for row in rows.all():
+        appeal = _m(row)
+        appeal["sanction"] = await sanction(db, int(appeal["sanction_id"]))
+        out.append(appeal)
+    return out
 
 
 async def decide_appeal(
@@ -616,3 +622,37 @@ async def period_rows(db: AsyncConnection, start: float, end: float) -> dict[str
         )
     )
     return out
+
+
+async def waiting_pending(db: AsyncConnection) -> list[dict[str, Any]]:
+    """Sanctions waiting for a second moderator's confirmation, oldest first."""
+    rows = await db.execute(
+        select(pending_actions)
+        .where(pending_actions.c.status == "waiting")
+        .order_by(pending_actions.c.id)
+    )
+    return [_m(r) for r in rows]
+
+
+async def user_history(db: AsyncConnection, user_id: int) -> dict[str, Any]:
+    """A user's sanctions, the cases about them and the reports they filed (no content)."""
+    about = await db.execute(
+        select(cases).where(cases.c.accused_id == user_id).order_by(cases.c.id.desc()).limit(50)
+    )
+    filed = await db.execute(
+        select(
+            reports.c.id,
+            reports.c.case_id,
+            reports.c.category,
+            reports.c.target_kind,
+            reports.c.created_at,
+        )
+        .where(reports.c.reporter_id == user_id)
+        .order_by(reports.c.id.desc())
+        .limit(50)
+    )
+    return {
+        "sanctions": await sanctions_of(db, user_id),
+        "cases": [_m(r) for r in about],
+        "reports_filed": [_m(r) for r in filed],
+    }

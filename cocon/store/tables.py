@@ -300,3 +300,52 @@ pending_actions = Table(
     Column("confirmed_by", Integer, nullable=True),
     Column("created_at", Float, nullable=False),
 )
+
+# --- Media (cocon/media, docs/media.md, migration 0003) --------------------------------
+
+# A sanitized upload. Owned by its uploader and visible to nobody else until attached to
+# one message (``stream``, ``seq``); then its readers are that stream's readers.
+media = Table(
+    "media",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_id", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # image | video | audio
+    Column("mime", String(40), nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("duration", Float, nullable=True),
+    Column("key", String(64), nullable=False),  # storage key (random, 256 bits)
+    Column("preview_key", String(64), nullable=True),  # blurred preview (images)
+    Column("size", BigInteger, nullable=False),  # bytes received (counts in the quota)
+    Column("pdq", Text, nullable=False),  # JSON list of PDQ hex hashes (re-check later)
+    Column("created_at", Float, nullable=False),
+    Column("stream", String(40), nullable=True),  # set once, when attached to a message
+    Column("cid", String(64), nullable=True),  # the send that attached it (idempotent retry)
+    Column("seq", BigInteger, nullable=True),
+    Index("ux_media_key", "key", unique=True),
+    Index("ix_media_preview_key", "preview_key"),
+    Index("ix_media_owner_created", "owner_id", "created_at"),
+    Index("ix_media_stream_seq", "stream", "seq"),
+)
+
+# Uploads refused by a hash list: the original bytes sit in a quarantine (never served)
+# for the legal report; this row says what, who, from where and what matched.
+media_evidence = Table(
+    "media_evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, nullable=False),
+    Column("location", String(200), nullable=False),  # quarantine file or object name
+    Column("sha256", String(64), nullable=False),  # of the original bytes
+    Column("size", BigInteger, nullable=False),
+    Column("sniffed", String(40), nullable=True),  # the sniffed type of the original
+    Column("list_name", String(64), nullable=False),
+    Column("matched_hash", String(64), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("ip", String(64), nullable=False),  # kept for the report to the authorities
+    Column("case_id", Integer, nullable=True),
+    Column("sanction_id", Integer, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Index("ix_media_evidence_user", "user_id"),
+)

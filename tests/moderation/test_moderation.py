@@ -179,7 +179,9 @@ async def test_ban_sticks_to_device_and_network_then_appeal(
         assert resp.status == 200, await resp.text()
         appeal = (await resp.json())["appeal"]
     assert (await judge.get("/appeals"))["appeals"] == []
-    assert [x["id"] for x in (await reviewer.get("/appeals"))["appeals"]] == [appeal]
+    assigned = (await reviewer.get("/appeals"))["appeals"]
+    assert [x["id"] for x in assigned] == [appeal]
+    assert assigned[0]["sanction"]["kind"] == "ban"  # the decider sees what is contested
     refused = await judge.post(
         f"/appeals/{appeal}/decide", {"uphold": False, "reason": "moi"}, status=403
     )
@@ -190,6 +192,11 @@ async def test_ban_sticks_to_device_and_network_then_appeal(
         "/sanctions", {"kind": "warn", "user": banned.id, "rule": "Charte §1", "reason": "Rappel"}
     )
     assert pending["needs_confirmation"] is True
+    waiting = (await reviewer.get("/pending"))["pending"]
+    assert pending["pending"] in [p["id"] for p in waiting]
+    record = await reviewer.get(f"/users/{banned.id}")
+    assert [x["kind"] for x in record["sanctions"]] == ["ban"]
+    assert record["user"]["id"] == banned.id
     await judge.post(f"/pending/{pending['pending']}/confirm", {}, status=403)
     done = await reviewer.post(f"/pending/{pending['pending']}/confirm", {})
     assert done["sanction"] > sanction
