@@ -13,6 +13,7 @@ from cocon.bus.base import Bus, Presence
 from cocon.config import Settings
 from cocon.gateway.hub import Hub
 from cocon.protocol.events import UserBrief
+from cocon.safety.desk import SafetyDesk
 from cocon.store.media import MediaBackends
 from cocon.store.streams import Appender
 
@@ -29,3 +30,4 @@ class Runtime:
     node_id: str
     briefs: dict[int, UserBrief] = field(default_factory=dict)
     media: MediaBackends | None = None  # storage, quarantine, hash lists (set at start)
+    safety: SafetyDesk = field(default_factory=SafetyDesk)

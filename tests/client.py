@@ -36,6 +36,7 @@ class Client:
         self._refs = itertools.count(1)
         self.gaps: list[tuple[str, int, int]] = []
         self.resumed: dict[str, dict[str, Any]] = {}
+        self.notices: list[dict[str, Any]] = []  # every inbox notice, even those skipped
 
     @property
     def id(self) -> int:
@@ -109,6 +110,8 @@ class Client:
         self.positions[stream] = (epoch, m["seq"])
         if m.get("type") == "msg":
             self.messages.setdefault(stream, []).append(m)
+        elif m.get("type") == "notice":
+            self.notices.append(m)
 
     async def send_raw(self, text: str) -> None:
         assert self.ws is not None

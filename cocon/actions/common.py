@@ -56,11 +56,19 @@ async def brief(rt: Runtime, user_id: int) -> UserBrief | None:
 
 
 def text_request(
-    stream: str, sender: int, cid: str, text: str, mentions: list[int], media: int | None = None
+    stream: str,
+    sender: int,
+    cid: str,
+    text: str,
+    mentions: list[int],
+    media: int | None = None,
+    flag: str | None = None,
 ) -> AppendRequest:
     fields: dict[str, object] = {"m": mentions} if mentions else {}
     if media is not None:
         fields["media"] = media  # the media row's id; its info is rebuilt when read
+    if flag is not None:
+        fields["f"] = flag  # shown behind a click (safety policy)
     data = _json.encode(fields).decode() if fields else None
     return AppendRequest(stream, "text", sender, cid, text, data, now())
 
@@ -81,9 +89,7 @@ async def entry_events(
         for e in entries
         if e.kind == "text" and e.data
     }
-    media = await infos(
-        rt, [m for d in datas.values() if isinstance(m := d.get("media"), int)]
-    )
+    media = await infos(rt, [m for d in datas.values() if isinstance(m := d.get("media"), int)])
     out: list[Message | Notice | Hidden] = []
     for e in entries:
         if e.kind == "notice":
@@ -116,6 +122,7 @@ async def entry_events(
                 cid=e.cid,
                 replay=replay,
                 media=media.get(media_id) if isinstance(media_id, int) else None,
+                flag=flag if isinstance(flag := data.get("f"), str) else None,
             )
         )
     return out

@@ -12,6 +12,7 @@ from cocon.domain.pseudo import PseudoError, normalize_pseudo, pseudo_key
 from cocon.domain.tokens import new_token, token_id
 from cocon.errors import BadRequest, ClientError, Conflict, NotAllowed
 from cocon.runtime import Runtime
+from cocon.safety.policy import Action, check_name
 from cocon.store import identities, social
 from cocon.store.identities import FAR_FUTURE, UserRow
 
@@ -40,6 +41,13 @@ def _validate(
         clean = normalize_pseudo(pseudo)
     except PseudoError as exc:
         raise BadRequest(str(exc), code=exc.code, field="pseudo") from exc
+    if check_name(clean).action == Action.BLOCK:
+        raise BadRequest(
+            "Ce pseudo n'est pas accepté : il sexualise ou vise des mineurs, ou vend du sexe "
+            "ou de la drogue.",
+            code="pseudo_refused",
+            field="pseudo",
+        )
     if gender not in GENDERS:
         raise BadRequest("Choisissez femme, homme ou autre.", code="gender", field="gender")
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 150:

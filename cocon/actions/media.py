@@ -19,13 +19,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from cocon.access import access_conversation, access_room, parse_stream
+from cocon.actions import safety
 from cocon.actions.common import notify, publish
 from cocon.errors import ClientError, NotFound
 from cocon.media import IntakeResult, intake, sniff
 from cocon.media import store as store_media
 from cocon.media.sniff import SNIFF_BYTES, MediaRefused
 from cocon.moderation.audit import audit_log_for
-from cocon.moderation.policy import CATEGORY_LABELS, priority, statement
+from cocon.moderation.policy import CATEGORY_LABELS, SYSTEM_REPORTER, priority, statement
 from cocon.protocol.events import Left, MediaInfo
 from cocon.runtime import Runtime
 from cocon.store import media as media_store
@@ -41,7 +42,6 @@ URL_PREFIX = "/media/"
 DAY_S = 86400.0
 #: The automated detector files its reports as "user" 0 (no user has that id); its inbox
 #: ``user:0`` exists only so that outcome notices of its cases have somewhere to go.
-SYSTEM_REPORTER = 0
 SYSTEM_ACTOR = "system:hashlist"
 BLOCKED_RULE = "Contenu pédocriminel (image reconnue par une liste d'empreintes)"
 
@@ -85,6 +85,10 @@ async def check_quota(rt: Runtime, user_id: int, incoming: int) -> None:
 async def do_upload(rt: Runtime, user: UserRow, data: bytes, ip: str) -> MediaRow:
     """Check, sanitize and store an upload for ``user``; a hash-list match is handled here."""
     media = backends(rt)
+    if await safety.is_restricted(rt, user.id):
+        raise MediaRefusal(
+            "restricted", "Les photos, vidéos et sons ne sont pas disponibles pour toi.", 403
+        )
     await check_quota(rt, user.id, len(data))
     result = await intake(data, media.limits, blocklist=media.index)
     if result.match is not None:

@@ -11,6 +11,7 @@ from cocon.access import (
     parse_stream,
 )
 from cocon.actions import media as media_actions
+from cocon.actions import safety
 from cocon.actions.common import (
     brief,
     briefs,
@@ -21,6 +22,7 @@ from cocon.actions.common import (
     text_request,
     to_builtins,
 )
+from cocon.domain.pseudo import pseudo_key
 from cocon.domain.text import clean_text, mentioned_pseudos
 from cocon.errors import BadRequest, ClientError, NotAllowed, RateLimited
 from cocon.gateway.connection import Connection
@@ -30,6 +32,7 @@ from cocon.moderation import gate
 from cocon.protocol.commands import Position
 from cocon.protocol.events import Ack, HistoryPage, MediaInfo, Message, Resumed, TypingEvent
 from cocon.runtime import Runtime
+from cocon.safety.policy import Action
 from cocon.store import social
 from cocon.store import streams as stream_store
 
@@ -56,11 +59,13 @@ async def _check_dm_writable(rt: Runtime, conn: Connection, conv_id: int) -> tup
             raise NotAllowed("Cette personne a refusé la conversation.", code="declined")
         if await social.is_blocked_either_way(db, conn.user_id, peer):
             raise NotAllowed("Vous ne pouvez pas écrire à cette personne.", code="blocked")
-        if conv.state == "accepted":
-            return peer, False
-        if conv.requested_by != conn.user_id:
-            raise NotAllowed("Acceptez d'abord cette demande.", code="not_member")
-        pos = await stream_store.position(db, conv.stream)
+        pending = conv.state != "accepted"
+        pos = await stream_store.position(db, conv.stream) if pending else None
+    await safety.check_sender_not_restricted(rt, conn.user_id, peer)
+    if not pending:
+        return peer, False
+    if conv.requested_by != conn.user_id:
+        raise NotAllowed("Acceptez d'abord cette demande.", code="not_member")
     sent = pos[1] if pos else 0
     if sent >= rt.settings.pending_pm_limit:
         raise NotAllowed("Attendez que cette personne accepte votre demande.", code="pending_limit")
@@ -71,8 +76,6 @@ async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
     names = mentioned_pseudos(text)
     if not names:
         return []
-    from cocon.domain.pseudo import pseudo_key
-
     wanted = {pseudo_key(n) for n in names}
     members = await briefs(rt, await rt.presence.members(room_id))
     return sorted(uid for uid, b in members.items() if pseudo_key(b.pseudo) in wanted)
@@ -86,6 +89,7 @@ async def do_send(
     text: str,
     ref: str | None = None,
     media: int | None = None,
+    confirm: bool = False,
 ) -> None:
     if not 1 <= len(cid) <= 64:
         raise BadRequest("cid doit faire de 1 à 64 caractères.", field="cid")
@@ -111,6 +115,15 @@ async def do_send(
     else:
         raise NotAllowed("On ne peut pas écrire dans ce fil.")
     await gate.check_send(rt, conn.user_id, ident if kind == "room" else None)
+    screening = await safety.screen(rt, conn, kind, ident, text)
+    action = screening.decision.action
+    if action == Action.NUDGE and not confirm:
+        raise safety.confirm_needed(screening)
+    if not screening.decision.deliver:
+        await safety.withhold(rt, conn, stream, cid, text, screening, ref)
+        return
+    if media is not None and await safety.is_restricted(rt, conn.user_id):
+        raise NotAllowed("Les photos, vidéos et sons ne sont pas disponibles.", code="restricted")
     sender = await brief(rt, conn.user_id)
     assert sender is not None
     attached: MediaInfo | None = None
@@ -119,7 +132,7 @@ async def do_send(
         attached = media_actions.media_info(row)
     try:
         done = await rt.appender.append(
-            text_request(stream, conn.user_id, cid, text, mentions, media)
+            text_request(stream, conn.user_id, cid, text, mentions, media, screening.flag)
         )
     except BaseException:
         if media is not None:
@@ -139,8 +152,12 @@ async def do_send(
         mentions=mentions,
         cid=cid,
         media=attached,
+        flag=screening.flag,
     )
     await publish_entry(rt, done, event, sender=conn.user_id)
+    safety.seen(rt, screening, done.seq)
+    if screening.decision.sender_card or screening.decision.recipient_card:
+        await safety.after_delivery(rt, conn, stream, screening)
     if media is not None:
         await media_actions.attached(rt, media, done.seq)
     if first_request_to is not None:

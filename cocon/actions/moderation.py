@@ -22,6 +22,7 @@ from cocon.moderation.policy import (
     CATEGORIES,
     EVIDENCE_BEFORE,
     SANCTION_KINDS,
+    SYSTEM_REPORTER,
     escalate,
     priority,
     statement,
@@ -255,8 +256,10 @@ def _check_request(req: SanctionRequest) -> SanctionRequest:
 
 
 async def _reporters_of(rt: Runtime, case_id: int) -> set[int]:
+    """The people who reported (Cocon's own automated reports have nobody to tell)."""
     async with rt.engine.connect() as db:
-        return {int(r["reporter_id"]) for r in await store.reports_of_case(db, case_id)}
+        reports = await store.reports_of_case(db, case_id)
+    return {int(r["reporter_id"]) for r in reports} - {SYSTEM_REPORTER}
 
 
 async def do_sanction(

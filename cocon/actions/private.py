@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.access import access_conversation
+from cocon.actions import safety
 from cocon.actions.common import brief, now, publish
 from cocon.errors import BadRequest, NotAllowed, NotFound
 from cocon.gateway.connection import Connection
@@ -66,6 +67,7 @@ async def do_open_pm(rt: Runtime, conn: Connection, peer_id: int, ref: str | Non
         raise BadRequest("Vous ne pouvez pas vous écrire à vous-même.", field="user")
     if await brief(rt, peer_id) is None:
         raise NotFound("Cette personne n'existe pas.", field="user")
+    await safety.check_private_allowed(rt, conn.user_id, peer_id)
     async with rt.engine.begin() as db:
         if await social.is_blocked_either_way(db, conn.user_id, peer_id):
             raise NotAllowed("Vous ne pouvez pas écrire à cette personne.", code="blocked")

@@ -29,6 +29,7 @@ from cocon.protocol.events import (
     RoomUpdated,
 )
 from cocon.runtime import Runtime
+from cocon.safety.policy import Action, check_name
 from cocon.store import rooms as room_store
 from cocon.store import streams as stream_store
 from cocon.store.rooms import RoomRow
@@ -62,6 +63,13 @@ def _clean_line(raw: str, field: str, low: int, high: int) -> str:
     )
     if not low <= len(text) <= high:
         raise BadRequest(f"Entre {low} et {high} caractères.", code="bad_request", field=field)
+    if text and check_name(text).action == Action.BLOCK:
+        raise BadRequest(
+            "Ce nom n'est pas accepté : il sexualise ou vise des mineurs, ou vend du sexe "
+            "ou de la drogue (règles de Cocon).",
+            code="name_refused",
+            field=field,
+        )
     return text
 
 

@@ -287,7 +287,7 @@ class Gateway:
             c.Kick: lambda conn, cmd: rooms.do_kick(rt, conn, cmd.room, cmd.user, cmd.ref),
             c.Transfer: lambda conn, cmd: rooms.do_transfer(rt, conn, cmd.room, cmd.user, cmd.ref),
             c.Send: lambda conn, cmd: messages.do_send(
-                rt, conn, cmd.stream, cmd.cid, cmd.text, cmd.ref, cmd.media
+                rt, conn, cmd.stream, cmd.cid, cmd.text, cmd.ref, cmd.media, cmd.confirm
             ),
             c.Typing: lambda conn, cmd: messages.do_typing(rt, conn, cmd.stream),
             c.History: lambda conn, cmd: messages.do_history(

@@ -41,8 +41,10 @@ SANCTION_LABELS: Mapping[str, str] = {
     "mute": "interdiction d'écrire",
     "kick": "exclusion",
     "ban": "bannissement",
+    "restrict": "restriction de protection des mineurs",
 }
 EVIDENCE_BEFORE = 10  # messages kept before the reported one
+SYSTEM_REPORTER = 0  # the reporter id of cases Cocon opens itself (automated detection)
 
 
 def priority(category: str) -> int:

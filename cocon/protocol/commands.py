@@ -79,6 +79,7 @@ class Send(_Cmd, tag="send"):
     cid: str
     text: str = ""  # may be empty when ``media`` is given
     media: int | None = None  # an upload of yours (POST /api/media), attached once
+    confirm: bool = False  # yes, send it anyway (after a ``confirm_needed`` error)
 
 
 class Typing(_Cmd, tag="typing"):

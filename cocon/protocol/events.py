@@ -69,6 +69,7 @@ class Message(_Ev, tag="msg"):
     cid: str | None = None
     replay: bool = False
     media: MediaInfo | None = None
+    flag: str | None = None  # "harassment" | "sexual": shown behind a click to others
 
 
 class Notice(_Ev, tag="notice"):
@@ -88,6 +89,29 @@ class Hidden(_Ev, tag="hidden"):
     stream: str
     seq: int
     replay: bool = False
+
+
+class Screened(_Ev, tag="screened"):
+    """Your message was not delivered (held for review, blocked, or you were restricted)."""
+
+    stream: str
+    cid: str
+    action: str  # "hold" | "block" | "restrict_minor"
+    message: str
+    reasons: list[str] = []
+    card: str | None = None  # "minor_help"
+    resources: list[str] = []
+    ref: str | None = None
+
+
+class SafetyCard(_Ev, tag="safety"):
+    """Advice or a warning shown beside a conversation (safe meeting, scam, safety)."""
+
+    stream: str
+    card: str  # "safe_meeting" | "scam_warning" | "safety" | "minor_help"
+    message: str
+    resources: list[str] = []
+    suggest_report: bool = False
 
 
 class Welcome(_Ev, tag="welcome"):
@@ -243,6 +267,8 @@ Event = (
     Message
     | Notice
     | Hidden
+    | Screened
+    | SafetyCard
     | Welcome
     | Resumed
     | Error

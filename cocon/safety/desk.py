@@ -1,0 +1,27 @@
+"""What one node remembers for safety: conversation risks and restrictions (caches only).
+
+Nothing here is the source of truth: risks are rebuilt from the stored conversation, and
+restrictions are sanctions in the store; a new node or a restart simply starts cold.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from cocon.safety.policy import PolicyConfig
+from cocon.safety.risk import ConversationRisk
+
+
+@dataclass(slots=True)
+class TrackedRisk:
+    risk: ConversationRisk
+    last_seq: int  # the last entry of the conversation the risk has seen
+
+
+@dataclass(slots=True)
+class SafetyDesk:
+    config: PolicyConfig = field(default_factory=PolicyConfig)
+    risks: OrderedDict[int, TrackedRisk] = field(default_factory=OrderedDict)
+    restricted: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    private_rooms: dict[int, bool] = field(default_factory=dict)
