@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from cocon.config import Settings, load_settings
 from cocon.errors import ConfigError
 from cocon.media import cli as media_cli
@@ -88,11 +90,22 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cocon: {exc}", file=sys.stderr)
         return 2
-    handler = getattr(args, "moderation_handler", None)
-    if handler is not None:
-        return int(handler(args, settings))
-    if getattr(args, "media_handler", None) is not None:
-        return media_cli.run(args, data_dir=settings.data_dir)
+    try:
+        handler = getattr(args, "moderation_handler", None)
+        if handler is not None:
+            return int(handler(args, settings))
+        if getattr(args, "media_handler", None) is not None:
+            return media_cli.run(args, data_dir=settings.data_dir)
+    except SQLAlchemyError as exc:
+        print(
+            f"cocon: la base de données a refusé : {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]} (migrée ? joignable ?)",
+            file=sys.stderr,
+        )
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"cocon: {exc}", file=sys.stderr)
+        return 1
     if args.command == "serve":
         _serve(settings)
     elif args.command == "migrate":

@@ -62,3 +62,14 @@ def test_media_pdq_prints_hex_quality_path(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     hex_hash, quality, printed = done.stdout.strip().split(",")
     assert len(hex_hash) == 64 and int(quality) >= 0 and printed == str(path)
+
+
+def test_staff_commands_fail_clearly(tmp_path: Path) -> None:
+    done = _cocon(
+        "transparency", "--from", "2026-13-01", "--to", "2026-12-01", "--data-dir", str(tmp_path)
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "2026-13-01" in done.stderr
+    done = _cocon(
+        "audit", "verify", env={"COCON_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr

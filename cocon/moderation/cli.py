@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cocon.config import Settings, load_settings
-from cocon.errors import ClientError, ConfigError
+from cocon.config import Settings
+from cocon.errors import ClientError
 from cocon.moderation import transparency
 from cocon.moderation.audit import read_heads, verify
 from cocon.moderation.staff import create_account
@@ -119,17 +119,10 @@ def transparency_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cocon")
-    parser.add_argument("--config")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(config_file=args.config, data_dir=args.data_dir)
-    except ConfigError as exc:
-        print(f"cocon: {exc}", file=sys.stderr)
-        return 2
-    status: int = args.moderation_handler(args, settings)
-    return status
+    """Same as ``cocon ...`` (kept so that ``python -m cocon.moderation.cli`` works)."""
+    from cocon.cli import main as cocon_main
+
+    return cocon_main(argv)
 
 
 if __name__ == "__main__":

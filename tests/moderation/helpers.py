@@ -13,7 +13,7 @@ import aiohttp
 import pyotp
 
 from tests.client import Client
-from tests.servers import TEST_DB_ENV, ServerProcess
+from tests.servers import ServerProcess
 
 
 def add_staff(server: ServerProcess, role: str = "moderator") -> tuple[str, str, str]:
@@ -21,8 +21,10 @@ def add_staff(server: ServerProcess, role: str = "moderator") -> tuple[str, str,
     pseudo = f"Veille{uuid.uuid4().hex[:8]}"
     password = "mot de passe solide"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
-    if os.environ.get(TEST_DB_ENV):
-        env["COCON_DATABASE_URL"] = os.environ[TEST_DB_ENV]
+    if server.env.get("COCON_DATABASE_URL"):  # a cluster sharing one database
+        env["COCON_DATABASE_URL"] = server.env["COCON_DATABASE_URL"]
+    elif server.own_database is not None:  # the server's own PostgreSQL database
+        env["COCON_DATABASE_URL"] = server.own_database
     result = subprocess.run(
         [
             sys.executable,
