@@ -25,11 +25,16 @@ def parse_stream(stream: str) -> tuple[str, int]:
     return kind, int(ident)
 
 
-async def access_room(conn: AsyncConnection, user_id: int, room_id: int) -> RoomRow:
-    """A room the user may see: public, or private and member/invited."""
+async def _open_room(conn: AsyncConnection, room_id: int) -> RoomRow:
     room = await room_store.get(conn, room_id)
     if room is None or room.closed:
         raise NotFound("Ce salon n'existe pas.")
+    return room
+
+
+async def access_room(conn: AsyncConnection, user_id: int, room_id: int) -> RoomRow:
+    """A room the user may see: public, or private and member/invited."""
+    room = await _open_room(conn, room_id)
     if not room.private:
         return room
     state = await room_store.member_state(conn, room_id, user_id)
@@ -41,9 +46,8 @@ async def access_room(conn: AsyncConnection, user_id: int, room_id: int) -> Room
 async def access_room_to_join(
     conn: AsyncConnection, user_id: int, room_id: int, password: str | None
 ) -> RoomRow:
-    room = await room_store.get(conn, room_id)
-    if room is None or room.closed:
-        raise NotFound("Ce salon n'existe pas.")
+    """A room the user may enter: public; private and member/invited; or the password."""
+    room = await _open_room(conn, room_id)
     if not room.private:
         return room
     state = await room_store.member_state(conn, room_id, user_id)
