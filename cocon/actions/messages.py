@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from cocon.access import (
     access_conversation,
@@ -30,11 +34,20 @@ from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.tracker import Tracker
 from cocon.moderation import gate
 from cocon.protocol.commands import Position
-from cocon.protocol.events import Ack, HistoryPage, MediaInfo, Message, Resumed, TypingEvent
+from cocon.protocol.events import (
+    Ack,
+    HistoryPage,
+    MediaInfo,
+    Message,
+    Resumed,
+    TypingEvent,
+    UserBrief,
+)
 from cocon.runtime import Runtime
 from cocon.safety.policy import Action
 from cocon.store import social
 from cocon.store import streams as stream_store
+from cocon.store.streams import Appended
 
 TYPING_EVERY_S = 3.0
 HISTORY_MAX = 100
@@ -90,7 +103,13 @@ async def do_send(
     ref: str | None = None,
     media: int | None = None,
     confirm: bool = False,
-) -> None:
+) -> Coroutine[Any, Any, None] | None:
+    """Check and queue a message; returns the rest (ack and publish once committed).
+
+    Everything up to the queueing runs in the connection's command order; the rest is left
+    to the caller to run concurrently, so that a burst of sends from one connection is
+    committed as one batch and fanned out in one write per recipient.
+    """
     if not 1 <= len(cid) <= 64:
         raise BadRequest("cid doit faire de 1 à 64 caractères.", field="cid")
     try:
@@ -121,7 +140,7 @@ async def do_send(
         raise safety.confirm_needed(screening)
     if not screening.decision.deliver:
         await safety.withhold(rt, conn, stream, cid, text, screening, ref)
-        return
+        return None
     if media is not None and await safety.is_restricted(rt, conn.user_id):
         raise NotAllowed("Les photos, vidéos et sons ne sont pas disponibles.", code="restricted")
     sender = await brief(rt, conn.user_id)
@@ -130,39 +149,66 @@ async def do_send(
     if media is not None:
         row = await media_actions.claim(rt, conn.user_id, media, stream, cid)
         attached = media_actions.media_info(row)
+    committed = rt.appender.submit(
+        text_request(stream, conn.user_id, cid, text, mentions, media, screening.flag)
+    )
+    outgoing = _Outgoing(stream, cid, text, mentions, sender, attached, screening, first_request_to)
+    return _delivered(rt, conn, committed, outgoing, ref)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    stream: str
+    cid: str
+    text: str
+    mentions: list[int]
+    sender: UserBrief
+    media: MediaInfo | None
+    screening: safety.Screening
+    request_to: int | None  # first message of a private request: notify this user
+
+
+async def _delivered(
+    rt: Runtime,
+    conn: Connection,
+    committed: asyncio.Future[Appended],
+    out: _Outgoing,
+    ref: str | None,
+) -> None:
+    """Once committed: ack, publish, then what may wait (cards, media, request notice)."""
     try:
-        done = await rt.appender.append(
-            text_request(stream, conn.user_id, cid, text, mentions, media, screening.flag)
-        )
+        done = await committed
     except BaseException:
-        if media is not None:
-            await media_actions.release(rt, media, stream, cid)
+        if out.media is not None:
+            await media_actions.release(rt, out.media.id, out.stream, out.cid)
         raise
     # From the commit to the publication nothing may await: the appender wakes its callers
     # in commit order, and publishing before yielding keeps the node's fan-out in seq order.
-    conn.send(Ack(cid=cid, stream=stream, seq=done.seq, ref=ref, duplicate=done.duplicate))
+    conn.send(Ack(cid=out.cid, stream=out.stream, seq=done.seq, ref=ref, duplicate=done.duplicate))
     if done.duplicate:
         return
     event = Message(
-        stream=stream,
+        stream=out.stream,
         seq=done.seq,
-        sender=sender,
-        text=text,
+        sender=out.sender,
+        text=out.text,
         ts=done.ts,
-        mentions=mentions,
-        cid=cid,
-        media=attached,
-        flag=screening.flag,
+        mentions=out.mentions,
+        cid=out.cid,
+        media=out.media,
+        flag=out.screening.flag,
     )
     await publish_entry(rt, done, event, sender=conn.user_id)
+    screening = out.screening
     safety.seen(rt, screening, done.seq)
     if screening.decision.sender_card or screening.decision.recipient_card:
-        await safety.after_delivery(rt, conn, stream, screening)
-    if media is not None:
-        await media_actions.attached(rt, media, done.seq)
-    if first_request_to is not None:
-        preview = text or "(photo, vidéo ou son)"
-        await _send_request_notice(rt, conn.user_id, first_request_to, ident, preview)
+        await safety.after_delivery(rt, conn, out.stream, screening)
+    if out.media is not None:
+        await media_actions.attached(rt, out.media.id, done.seq)
+    if out.request_to is not None:
+        _, conv_id = parse_stream(out.stream)
+        preview = out.text or "(photo, vidéo ou son)"
+        await _send_request_notice(rt, conn.user_id, out.request_to, conv_id, preview)
 
 
 async def _send_request_notice(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from cocon.gateway.frames import text_frame
 from cocon.gateway.hub import Hub
 from cocon.gateway.outbox import Outbox
@@ -27,6 +29,7 @@ class Connection:
         self.buckets: dict[str, TokenBucket] = {}
         self.typing_sent: dict[str, float] = {}
         self.closed = False
+        self.in_flight: set[asyncio.Task[None]] = set()  # sends waiting for their commit
 
     def send(self, event: Event) -> None:
         self.hub.flusher.put(self.outbox, text_frame(encode(event)))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
 from aiohttp import WSMsgType, web
 
+from cocon.actions import calls as call_actions
 from cocon.actions import entry, messages, private, rooms, social
 from cocon.actions import moderation as moderation_actions
 from cocon.actions.common import brief_of
@@ -21,6 +22,7 @@ from cocon.gateway.tracker import Tracker
 from cocon.moderation import gate
 from cocon.protocol import commands as c
 from cocon.protocol.events import Error, Pong, Rooms, Welcome, encode
+from cocon.rtc.calls import book_for
 from cocon.runtime import Runtime
 from cocon.store import social as social_store
 from cocon.store import streams as stream_store
@@ -28,6 +30,11 @@ from cocon.store import streams as stream_store
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "cocon_session"
+
+
+# A command handler; a non-None result is the command's tail, run concurrently (pipelining).
+Handler = Callable[[Connection, Any], Awaitable[Coroutine[Any, Any, None] | None]]
+MAX_IN_FLIGHT = 64
 
 
 class NodeHandle:
@@ -199,6 +206,10 @@ class Gateway:
             conn.rooms.clear()
             last_here = rt.hub.remove_user_connection(conn)
             await self.tracker.disconnected(conn.user_id)
+            try:
+                await call_actions.connection_closed(rt, book_for(rt), conn)
+            except Exception:
+                log.warning("could not end the calls of %s", conn.user_id, exc_info=True)
             if last_here:
                 try:
                     await entry.hold_pseudo(rt, conn.user, False)
@@ -234,28 +245,59 @@ class Gateway:
             handler = self._handlers.get(type(cmd))
             if handler is None:
                 raise ClientError("Commande inattendue.", code="bad_request")
-            await handler(conn, cmd)
+            tail = await handler(conn, cmd)
+            if tail is not None:
+                await self._pipeline(conn, tail, ref)
         except ClientError as exc:
-            conn.send(
-                Error(
-                    code=exc.code,
-                    message=exc.message,
-                    ref=ref,
-                    field=exc.field,
-                    retry_after=getattr(exc, "retry_after", None),
-                )
-            )
+            self._report(conn, exc, ref)
         except Exception:
-            log.exception("command failed")
-            conn.send(
-                Error(
-                    code="internal",
-                    message="Un problème est survenu de notre côté ; réessayez.",
-                    ref=ref,
-                )
-            )
+            self._fault(conn, ref)
 
-    def _build_handlers(self) -> dict[type[Any], Callable[[Connection, Any], Awaitable[None]]]:
+    async def _pipeline(
+        self, conn: Connection, tail: Coroutine[Any, Any, None], ref: str | None
+    ) -> None:
+        """Run the end of a command (a send's commit and publication) beside the next
+        commands; at most ``MAX_IN_FLIGHT`` per connection, then the reader waits."""
+        while len(conn.in_flight) >= MAX_IN_FLIGHT:
+            await asyncio.wait(conn.in_flight, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.get_running_loop().create_task(self._guarded(conn, tail, ref))
+        conn.in_flight.add(task)
+        task.add_done_callback(conn.in_flight.discard)
+
+    async def _guarded(
+        self, conn: Connection, tail: Coroutine[Any, Any, None], ref: str | None
+    ) -> None:
+        try:
+            await tail
+        except ClientError as exc:
+            self._report(conn, exc, ref)
+        except Exception:
+            self._fault(conn, ref)
+
+    @staticmethod
+    def _report(conn: Connection, exc: ClientError, ref: str | None) -> None:
+        conn.send(
+            Error(
+                code=exc.code,
+                message=exc.message,
+                ref=ref,
+                field=exc.field,
+                retry_after=getattr(exc, "retry_after", None),
+            )
+        )
+
+    @staticmethod
+    def _fault(conn: Connection, ref: str | None) -> None:
+        log.exception("command failed")
+        conn.send(
+            Error(
+                code="internal",
+                message="Un problème est survenu de notre côté ; réessayez.",
+                ref=ref,
+            )
+        )
+
+    def _build_handlers(self) -> dict[type[Any], Handler]:
         rt, tr = self.rt, self.tracker
 
         async def ping(conn: Connection, cmd: c.Ping) -> None:
@@ -313,6 +355,18 @@ class Gateway:
             ),
             c.Appeal: lambda conn, cmd: moderation_actions.do_appeal_command(
                 rt, conn, cmd.sanction, cmd.text, cmd.ref
+            ),
+            c.CallInvite: lambda conn, cmd: call_actions.do_invite(
+                rt, book_for(rt), conn, cmd.user, cmd.video, cmd.ref
+            ),
+            c.CallAnswer: lambda conn, cmd: call_actions.do_answer(
+                rt, book_for(rt), conn, cmd.call, cmd.accept, cmd.ref
+            ),
+            c.CallSignal: lambda conn, cmd: call_actions.do_signal(
+                rt, book_for(rt), conn, cmd.call, cmd.sdp, cmd.candidate
+            ),
+            c.CallHangup: lambda conn, cmd: call_actions.do_hangup(
+                rt, book_for(rt), conn, cmd.call, cmd.ref
             ),
         }
 

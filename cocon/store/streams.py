@@ -140,11 +140,15 @@ class Appender:
                 fut.set_exception(ConnectionError("store is shutting down"))
         self._queue.clear()
 
-    async def append(self, request: AppendRequest) -> Appended:
+    def submit(self, request: AppendRequest) -> asyncio.Future[Appended]:
+        """Queue an append now; the future resolves once it is durable (in queue order)."""
         fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._queue.append((request, fut))
         self._wakeup.set()
-        return await fut
+        return fut
+
+    async def append(self, request: AppendRequest) -> Appended:
+        return await self.submit(request)
 
     async def _run(self) -> None:
         while True:
