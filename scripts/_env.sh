@@ -31,6 +31,11 @@ ensure_venv() {
   fi
 }
 
+ensure_bench_tools() {
+  # The benchmark's reference server (ngIRCd), used by tests/test_bench_smoke.py too.
+  command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || apt_install ngircd
+}
+
 ensure_media_tools() {
   command -v ffmpeg >/dev/null 2>&1 || apt_install ffmpeg
 }

@@ -1,0 +1,216 @@
+"""``python -m bench <scenario> [--json]``: run Cocon and the reference, print both and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import signal
+import statistics
+import sys
+from typing import Any
+
+from bench import SCENARIOS
+from bench.procstat import raise_nofile
+from bench.scenarios import DEFAULTS, DESCRIPTIONS, RUNNERS, Figures, Params
+
+FIGURES = (
+    "cpu_us_per_delivery",
+    "deliveries_per_s",
+    "accepted_msgs_per_s",
+    "cpu_us_per_msg",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "rss_kib_per_conn",
+    "cpu_us_per_connect",
+    "steady_cpu_us_per_delivery",
+    "steady_deliveries_per_s",
+)
+NOT_YET = "s6 (scale-out, two nodes with Redis) is not yet available: no figures are produced."
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def ratios(cocon: Figures, reference: Figures) -> dict[str, float]:
+    """Cocon / reference for every shared figure (cost: > 1 means Cocon spends more)."""
+    out: dict[str, float] = {}
+    for key in FIGURES:
+        a, b = cocon.get(key), reference.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float) and b and not math.isnan(b):
+            out[key] = a / b
+    return out
+
+
+def median_figures(runs: list[Figures]) -> Figures:
+    """Medians of the numeric figures over runs; other keys from the last run."""
+    if len(runs) == 1:
+        return runs[0]
+    out: Figures = dict(runs[-1])
+    for key, value in runs[-1].items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
+        out[key] = statistics.median(values)
+    out["runs"] = len(runs)
+    out["per_run"] = {k: [r.get(k) for r in runs] for k in FIGURES if k in out}
+    out["complete"] = all(bool(r.get("complete", True)) for r in runs)
+    return out
+
+
+def build_params(args: argparse.Namespace) -> Params:
+    p = Params(**DEFAULTS.get(args.scenario, {}))
+    p.scenario = args.scenario
+    p.profile_dir = args.profile
+    for name in (
+        "receivers",
+        "messages",
+        "rate",
+        "duration_s",
+        "connections",
+        "users",
+        "rooms",
+        "concurrency",
+        "senders",
+        "timeout_s",
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(p, name, value)
+    return p
+
+
+async def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
+    p = build_params(args)
+    runner = RUNNERS[args.scenario]
+    sides = ["reference", "cocon"] if args.only == "both" else [args.only]
+    runs: dict[str, list[Figures]] = {s: [] for s in sides}
+    for _ in range(args.repeat):
+        for side in sides:
+            kind = "cocon" if side == "cocon" else "ngircd"
+            figures = await asyncio.wait_for(runner(kind, p), p.timeout_s)
+            runs[side].append(figures)
+            if not args.json:
+                print(f"  {side}: done ({_short(figures)})", file=sys.stderr)
+    cocon = median_figures(runs["cocon"]) if runs.get("cocon") else None
+    reference = median_figures(runs["reference"]) if runs.get("reference") else None
+    return {
+        "scenario": args.scenario,
+        "description": DESCRIPTIONS[args.scenario],
+        "params": {k: v for k, v in vars(p).items() if k not in ("extra", "profile_dir")},
+        "cocon": cocon,
+        "reference": reference,
+        "ratios": ratios(cocon, reference) if cocon and reference else {},
+        "machine": machine(),
+    }
+
+
+def _finite(value: Any) -> Any:
+    """NaN/inf (a figure that could not be computed) become null: the output is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _short(f: Figures) -> str:
+    keys = [k for k in FIGURES if isinstance(f.get(k), int | float)]
+    return ", ".join(f"{k}={_fmt(f[k])}" for k in keys[:4])
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "n/a"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def render(result: dict[str, Any]) -> str:
+    cocon: Figures = result["cocon"] or {}
+    ref: Figures = result["reference"] or {}
+    lines = [f"{result['scenario']}: {result['description']}"]
+    lines.append("params: " + ", ".join(f"{k}={v}" for k, v in result["params"].items()))
+    ref_name = ref.get("server", "-")
+    lines.append(f"{'figure':30} {'cocon':>14} {ref_name:>14} {'ratio':>8}")
+    keys = [k for k in FIGURES if k in cocon or k in ref]
+    keys += ["deliveries", "expected", "complete", "server_cpu_util", "client_cpu_util"]
+    for key in keys:
+        if key not in cocon and key not in ref:
+            continue
+        ratio = result["ratios"].get(key)
+        lines.append(
+            f"{key:30} {_fmt(cocon.get(key, '-')):>14} {_fmt(ref.get(key, '-')):>14} "
+            f"{(f'{ratio:.2f}x' if ratio is not None else ''):>8}"
+        )
+    if ref.get("note"):
+        lines.append(f"reference: {ref['note']}")
+    lines.append("ratio = cocon / reference (costs: > 1 means Cocon spends more)")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("scenario", choices=SCENARIOS)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--only", choices=("both", "cocon", "reference"), default="both")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per side; figures are medians")
+    ap.add_argument("--receivers", type=int)
+    ap.add_argument("--messages", type=int)
+    ap.add_argument("--rate", type=float, help="messages/s of the steady phase")
+    ap.add_argument("--duration", dest="duration_s", type=float, help="seconds of a timed phase")
+    ap.add_argument("--connections", type=int)
+    ap.add_argument("--users", type=int)
+    ap.add_argument("--rooms", type=int)
+    ap.add_argument("--senders", type=int, help="sender connections (default: 1 or as needed)")
+    ap.add_argument("--concurrency", type=int, help="parallel connects/enters")
+    ap.add_argument(
+        "--profile", metavar="DIR", help="py-spy the Cocon server during measured phases"
+    )
+    ap.add_argument("--timeout", dest="timeout_s", type=float, help="hard timeout per side (s)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.scenario == "s6":
+        if args.json:
+            print(json.dumps({"scenario": "s6", "available": False, "error": NOT_YET}))
+        else:
+            print(NOT_YET)
+        return 2
+    raise_nofile()
+    # SIGTERM unwinds like Ctrl-C, so that each side's servers and client are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    result = asyncio.run(run_scenario(args))
+    if args.json:
+        print(json.dumps(_finite(result), allow_nan=False))
+    else:
+        print(render(result))
+    sides = [s for s in (result["cocon"], result["reference"]) if s]
+    return 0 if all(s.get("complete", True) for s in sides) else 1

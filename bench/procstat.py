@@ -1,0 +1,115 @@
+"""Server CPU and memory from /proc: user+system time and VmRSS of a process tree."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def raise_nofile() -> int:
+    """Raise RLIMIT_NOFILE's soft limit to the hard limit; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            return soft
+    return hard
+
+
+def _read_stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, utime+stime in ticks) for a pid, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    fields = raw[raw.rindex(b")") + 2 :].split()
+    # fields[0] is state (field 3); ppid is field 4, utime 14, stime 15.
+    ppid = int(fields[1])
+    ticks = int(fields[11]) + int(fields[12])
+    return ppid, ticks
+
+
+def process_tree(root: int) -> list[int]:
+    """The root pid and all its live descendants."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = _read_stat(int(name))
+        if st is not None:
+            children.setdefault(st[0], []).append(int(name))
+    out: list[int] = []
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if os.path.exists(f"/proc/{pid}"):
+            out.append(pid)
+            todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU seconds consumed so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        st = _read_stat(pid)
+        if st is not None:
+            total += st[1]
+    return total / CLK_TCK
+
+
+def rss_kib(pids: list[int]) -> int:
+    """Sum of VmRSS (KiB) over these processes."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+@dataclass
+class CpuMark:
+    """A CPU reading of a server process tree at a wall-clock instant."""
+
+    wall: float
+    cpu_s: float
+
+
+def mark(root: int) -> CpuMark:
+    return CpuMark(time.monotonic(), cpu_seconds(process_tree(root)))
+
+
+async def wait_quiet(
+    root: int, threshold: float = 0.03, interval: float = 0.5, limit: float = 30.0
+) -> float:
+    """Wait until the tree uses less than ``threshold`` of a core over ``interval``.
+
+    Returns the seconds waited (at most ``limit``). Used so that setup work (joins, presence
+    broadcasts) finishing late is not billed to the measured phase.
+    """
+    start = time.monotonic()
+    prev = mark(root)
+    while time.monotonic() - start < limit:
+        await asyncio.sleep(interval)
+        cur = mark(root)
+        used = (cur.cpu_s - prev.cpu_s) / max(cur.wall - prev.wall, 1e-6)
+        prev = cur
+        if used < threshold:
+            break
+    return time.monotonic() - start

@@ -1,0 +1,61 @@
+"""Smoke test of the bench harness: s1 with tiny numbers, Cocon and ngIRCd, JSON shape."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RECEIVERS, MESSAGES = 20, 20
+
+
+def test_s1_smoke_both_sides() -> None:
+    if not (shutil.which("ngircd") or os.path.exists("/usr/sbin/ngircd")):
+        if os.environ.get("CI") == "true":
+            pytest.fail("ngircd is not installed (apt-get install ngircd): required in CI")
+        pytest.skip("ngircd is not installed (apt-get install ngircd)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "s1",
+            "--json",
+            "--receivers",
+            str(RECEIVERS),
+            "--messages",
+            str(MESSAGES),
+            "--timeout",
+            "45",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=55,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["scenario"] == "s1"
+    assert set(result) >= {"scenario", "cocon", "reference", "ratios"}
+    assert result["reference"]["server"].lower().startswith("ngircd")
+    for side in ("cocon", "reference"):
+        figures = result[side]
+        assert figures["deliveries"] == RECEIVERS * MESSAGES, (side, figures)
+        assert figures["expected"] == RECEIVERS * MESSAGES
+        assert figures["complete"] is True
+        assert figures["deliveries_per_s"] > 0
+        assert figures["cpu_us_per_delivery"] >= 0
+    assert result["cocon"]["acks"] == MESSAGES
+    # ngIRCd may use less than one clock tick for so few deliveries: its CPU can read 0,
+    # and a ratio over 0 is left out.
+    assert "deliveries_per_s" in result["ratios"]
