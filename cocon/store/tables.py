@@ -41,6 +41,7 @@ users = Table(
     Column("created_at", Float, nullable=False),
     Column("last_seen", Float, nullable=False),
     Index("ix_users_pseudo_key", "pseudo_key"),
+    Index("ix_users_device", "device_id"),  # the guests of a device (friends, bans follow)
 )
 
 # Who holds a pseudo now: registered users for good, guests while connected or seen lately.
