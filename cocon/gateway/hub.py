@@ -301,27 +301,38 @@ class Hub:
         if not subs:
             return
         frame = text_frame(message.payload)
-        hidden: bytes | None = None
-        put = self.flusher.put
-        sender = message.sender
-        seq = message.seq
-        topic = message.topic
+        flusher = self.flusher
+        dirty = flusher.dirty
         n = 0
+        # The hot loop: one append per recipient. Connections that blocked someone or are
+        # being brought up to date on a stream take the careful path below.
         for conn in subs:
-            if sender and sender in conn.blocked:
-                if not seq:
-                    continue
-                # The blocker must still advance past this seq, or it would see a gap.
-                if hidden is None:
-                    hidden = text_frame(encode(Hidden(stream=topic, seq=seq)))
-                frame_for_conn = hidden
-            else:
-                frame_for_conn = frame
-            if seq:
-                parked = conn.syncing.get(topic)
-                if parked is not None:
-                    parked.append((seq, frame_for_conn))
-                    continue
-            put(conn.outbox, frame_for_conn)
+            if conn.blocked or conn.syncing:
+                n += self._careful(conn, message, frame)
+                continue
+            box = conn.outbox
+            if box.closed:
+                continue
+            frames = box.frames
+            if not frames:
+                dirty.append(box)
+            frames.append(frame)
             n += 1
+        flusher.schedule()
         self.deliveries += n
+
+    def _careful(self, conn: Connection, message: BusMessage, frame: bytes) -> int:
+        """Deliver to one connection with blocks and stream syncing in mind; 1 if queued."""
+        seq, topic = message.seq, message.topic
+        if message.sender and message.sender in conn.blocked:
+            if not seq:
+                return 0
+            # The blocker must still advance past this seq, or it would see a gap.
+            frame = text_frame(encode(Hidden(stream=topic, seq=seq)))
+        if seq:
+            parked = conn.syncing.get(topic)
+            if parked is not None:
+                parked.append((seq, frame))
+                return 0
+        self.flusher.put(conn.outbox, frame)
+        return 1

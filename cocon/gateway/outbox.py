@@ -27,7 +27,7 @@ class Flusher:
     """Collects the outboxes written during a tick and flushes them all at its end."""
 
     def __init__(self) -> None:
-        self._dirty: list[Outbox] = []
+        self.dirty: list[Outbox] = []  # outboxes with frames, flushed at the end of the tick
         self._scheduled = False
         self._loop = asyncio.get_running_loop()
         self.overflows = 0
@@ -36,15 +36,19 @@ class Flusher:
         if box.closed:
             return
         if not box.frames:
-            self._dirty.append(box)
-            if not self._scheduled:
-                self._scheduled = True
-                self._loop.call_soon(self._flush)
+            self.dirty.append(box)
         box.frames.append(frame)
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Make sure the outboxes touched in this tick are flushed at its end."""
+        if not self._scheduled and self.dirty:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
-        dirty, self._dirty = self._dirty, []
+        dirty, self.dirty = self.dirty, []
         for box in dirty:
             frames, box.frames = box.frames, []
             if box.closed:
