@@ -87,6 +87,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     media_s3_secret_key: str = ""
     media_s3_prefix: str = "media/"
     media_s3_quarantine_prefix: str = "quarantine/"  # hash-list evidence, never served
+    # Calls and voice rooms (docs/operations.md, "Calls").
+    turn_urls: list[str] = msgspec.field(default_factory=list)  # turn:host:3478?transport=udp
+    turn_secret: str = ""  # coturn static-auth-secret (TURN REST API); empty: calls off
+    turn_ttl_s: int = 3600  # lifetime of a call's TURN credential (at most an hour)
+    calls_direct: bool = False  # no TURN: calls anyway, peers see each other's address
+    call_ring_timeout_s: float = 45.0  # an unanswered invite ends after this
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -120,6 +126,12 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 self.media_s3_prefix != self.media_s3_quarantine_prefix,
                 "media_s3_prefix and media_s3_quarantine_prefix must differ",
             ),
+            (1 <= self.turn_ttl_s <= 3600, "turn_ttl_s must be in 1..3600"),
+            (
+                not self.turn_secret or bool(self.turn_urls),
+                "turn_urls is required when turn_secret is set",
+            ),
+            (self.call_ring_timeout_s > 0, "call_ring_timeout_s must be positive"),
         ]
         for ok, message in checks:
             if not ok:
@@ -136,7 +148,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return self.effective_database_url.startswith("sqlite")
 
 
-_LIST_FIELDS = {"public_rooms", "allowed_origins"}
+_LIST_FIELDS = {"public_rooms", "allowed_origins", "turn_urls"}
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from cocon.http.api import Api
 from cocon.http.media import MediaApi
 from cocon.http.staff import StaffApi
 from cocon.protocol.events import Counts
+from cocon.rtc.calls import book_for
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
 from cocon.store.engine import make_engine
@@ -126,6 +127,9 @@ def build_app(settings: Settings) -> web.Application:
         tracker = Tracker(rt, announce, online)
 
         async def control(user_id: int, verb: str, arg: str) -> None:
+            if verb == "call":  # a call's state, kept by every node serving a participant
+                book_for(rt).sync(arg)
+                return
             await apply_control(rt, tracker, user_id, verb, arg)
 
         hub.control_handler = control

@@ -52,3 +52,11 @@ ensure_node_test_deps() {
     (cd tests/browser && npm ci --silent --no-audit --no-fund || npm install --silent --no-audit --no-fund)
   fi
 }
+
+ensure_rtc_tools() {
+  # Calls: coturn (TURN relay) for the call tests; Janus (voice rooms) from Debian too.
+  local missing=()
+  [ -x /usr/bin/turnserver ] || missing+=(coturn)
+  [ -x /usr/bin/janus ] || missing+=(janus)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cocon.access import access_conversation, access_room, access_stream_to_read, parse_stream
+from cocon.actions import calls as call_actions
 from cocon.actions.common import brief, notify, publish, to_builtins
 from cocon.errors import BadRequest, Conflict, NotAllowed, NotFound
 from cocon.gateway.connection import Connection
@@ -67,6 +68,7 @@ class ReportRequest:
     user: int | None = None
     room: int | None = None
     staff: int | None = None
+    media: int | None = None  # target "user": a still frame of a call (the reporter's upload)
 
 
 async def _evidence(
@@ -135,6 +137,8 @@ async def do_report(
             raise NotFound("Cette personne n'existe pas.", field="user")
         accused = target_id = req.user
         key = f"user:{accused}"
+        if req.media is not None and accused != conn.user_id:  # a still frame of a call
+            evidence = await call_actions.frame_evidence(rt, conn.user_id, accused, req.media)
     elif req.target == "room":
         if req.room is None:
             raise BadRequest("room est obligatoire.", field="room")
@@ -508,4 +512,5 @@ def report_request(cmd: Report) -> ReportRequest:
         user=cmd.user,
         room=cmd.room,
         staff=cmd.staff,
+        media=cmd.media,
     )

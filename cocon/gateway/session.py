@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from cocon.actions import calls as call_actions
 from cocon.actions import entry, messages, private, rooms, social
 from cocon.actions import moderation as moderation_actions
 from cocon.actions.common import brief_of
@@ -21,6 +22,7 @@ from cocon.gateway.tracker import Tracker
 from cocon.moderation import gate
 from cocon.protocol import commands as c
 from cocon.protocol.events import Error, Pong, Rooms, Welcome, encode
+from cocon.rtc.calls import book_for
 from cocon.runtime import Runtime
 from cocon.store import social as social_store
 from cocon.store import streams as stream_store
@@ -204,6 +206,10 @@ class Gateway:
             conn.rooms.clear()
             last_here = rt.hub.remove_user_connection(conn)
             await self.tracker.disconnected(conn.user_id)
+            try:
+                await call_actions.connection_closed(rt, book_for(rt), conn)
+            except Exception:
+                log.warning("could not end the calls of %s", conn.user_id, exc_info=True)
             if last_here:
                 try:
                     await entry.hold_pseudo(rt, conn.user, False)
@@ -349,6 +355,18 @@ class Gateway:
             ),
             c.Appeal: lambda conn, cmd: moderation_actions.do_appeal_command(
                 rt, conn, cmd.sanction, cmd.text, cmd.ref
+            ),
+            c.CallInvite: lambda conn, cmd: call_actions.do_invite(
+                rt, book_for(rt), conn, cmd.user, cmd.video, cmd.ref
+            ),
+            c.CallAnswer: lambda conn, cmd: call_actions.do_answer(
+                rt, book_for(rt), conn, cmd.call, cmd.accept, cmd.ref
+            ),
+            c.CallSignal: lambda conn, cmd: call_actions.do_signal(
+                rt, book_for(rt), conn, cmd.call, cmd.sdp, cmd.candidate
+            ),
+            c.CallHangup: lambda conn, cmd: call_actions.do_hangup(
+                rt, book_for(rt), conn, cmd.call, cmd.ref
             ),
         }
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
+from cocon.protocol.events import IceCandidate, SessionDescription
+
 Position = tuple[int, int]  # (epoch, last_seq)
 
 
@@ -141,6 +143,31 @@ class Report(_Cmd, tag="report"):
     user: int | None = None
     room: int | None = None
     staff: int | None = None
+    media: int | None = None  # target "user": a still frame of a call (your own upload)
+
+
+class CallInvite(_Cmd, tag="call_invite"):
+    """Call someone you have an accepted private conversation with."""
+
+    user: int
+    video: bool = True
+
+
+class CallAnswer(_Cmd, tag="call_answer"):
+    call: str
+    accept: bool
+
+
+class CallSignal(_Cmd, tag="call_signal"):
+    """WebRTC signalling of an active call: an SDP offer/answer or an ICE candidate."""
+
+    call: str
+    sdp: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class CallHangup(_Cmd, tag="call_hangup"):
+    call: str
 
 
 class Appeal(_Cmd, tag="appeal"):
@@ -176,6 +203,10 @@ Command = (
     | ListFriends
     | Report
     | Appeal
+    | CallInvite
+    | CallAnswer
+    | CallSignal
+    | CallHangup
 )
 
 decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)

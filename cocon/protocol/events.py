@@ -59,6 +59,30 @@ class _Ev(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
     pass
 
 
+class SessionDescription(msgspec.Struct, forbid_unknown_fields=True):
+    """WebRTC SDP (RTCSessionDescriptionInit): ``type`` is "offer" or "answer"."""
+
+    type: str
+    sdp: str
+
+
+class IceCandidate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """An ICE candidate as ``RTCIceCandidate.toJSON()`` gives it."""
+
+    candidate: str
+    sdpMid: str | None = None  # the browser's own field names
+    sdpMLineIndex: int | None = None
+    usernameFragment: str | None = None
+
+
+class IceServer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One entry of ``RTCConfiguration.iceServers`` (TURN, with a per-call credential)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
 class Message(_Ev, tag="msg"):
     stream: str
     seq: int
@@ -263,6 +287,30 @@ class Deleted(_Ev, tag="deleted"):
     seq: int
 
 
+class CallEvent(_Ev, tag="call"):
+    """A 1:1 call changed state: "ringing" (invited), "active" (accepted), "ended"."""
+
+    call: str
+    state: str  # "ringing" | "active" | "ended"
+    role: str  # "caller" | "callee": yours
+    peer: UserBrief
+    conversation: int
+    video: bool = False
+    ice_servers: list[IceServer] = []
+    direct: bool = False  # no TURN: your address is visible to the other side
+    friend: bool = False  # the peer is a friend (a stranger's camera starts blurred)
+    reason: str | None = None  # ended: "hangup" | "declined" | "timeout" | "gone" | "busy"
+    ref: str | None = None
+
+
+class CallSignalEvent(_Ev, tag="call_signal"):
+    """SDP or an ICE candidate from the other side of an active call (screened)."""
+
+    call: str
+    sdp: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
 Event = (
     Message
     | Notice
@@ -291,6 +339,8 @@ Event = (
     | Reported
     | Appealed
     | Deleted
+    | CallEvent
+    | CallSignalEvent
 )
 
 _encoder = msgspec.json.Encoder()

@@ -45,7 +45,9 @@ export const actions = {
         const ev = await this.conn.request(cmd);
         this.activate(ev.stream || `room:${ev.room.id}`, { focus: true });
         return null;
-      } catch (err) { return this.errorText(err); }
+      } catch (err) {
+        return err.field === 'name' || err.field === 'topic' ? { field: err.field, text: this.errorText(err) } : this.errorText(err);
+      }
     });
   },
 

@@ -13,6 +13,8 @@ import { events } from './events.js';
 import { actions } from './actions.js';
 import * as notifier from './notify.js';
 import { moderation } from './moderation.js';
+import { safety } from './safety.js';
+import { calls } from './calls.js';
 
 const TABS_KEY = 'cocon.tabs';
 const MAX_LEN = 500;
@@ -144,6 +146,7 @@ class App {
     const input = $('#composer-input');
     $('#composer').addEventListener('submit', (e) => { e.preventDefault(); this.sendCurrent(); });
     input.addEventListener('input', () => { this.updateCounter(); this.maybeTyping(); });
+    this.bindAttach();
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden && this.state.active) { this.state.unread.delete(this.state.active); this.renderSoon(); }
     });
@@ -175,6 +178,7 @@ class App {
   }
 
   langChanged() {
+    this.cardsKey = null;
     for (const b of $$('.lang-btn')) b.setAttribute('aria-pressed', String(b.dataset.lang === currentLang()));
     this.setConnState(this.connState);
     for (const v of this.views.values()) { v.retime(); v.setTitle(this.streamTitle(v.stream)); }
@@ -198,6 +202,8 @@ class App {
     this.renderMembersPanel();
     this.renderTyping();
     this.renderComposer();
+    this.renderCards();
+    this.renderCallButtons();
     const total = [...this.state.unread.values()].reduce((a, b) => a + b, 0);
     document.title = total ? `(${total}) ${t('app.title')}` : t('app.title');
     if (keep) document.querySelector(keep)?.focus();
@@ -274,6 +280,7 @@ class App {
     }
     $('#composer-input').disabled = !enabled;
     $('#composer-send').disabled = !enabled;
+    $('#attach-btn').disabled = !enabled;
     this.updateCounter();
   }
 
@@ -301,12 +308,13 @@ class App {
       me: this.state.me, title: this.streamTitle(stream),
       onProfile: (id) => this.openProfile(id),
       onReport: (s, seq, sender) => this.reportMessage(s, seq, sender),
+      isTrusted: (id) => this.state.friends.get(id)?.state === 'friends',
       onLoadOlder: (s, before) => this.loadOlder(s, before),
     });
     view.el.id = `log-${stream.replace(':', '-')}`;
     this.views.set(stream, view);
     $('#logs').append(view.el);
-    for (const item of this.conn.pendingFor(stream)) view.addPending(item.cid, item.text);
+    for (const item of this.conn.pendingFor(stream)) view.addPending(item.cid, item.text, item.media);
     return view;
   }
 
@@ -402,7 +410,7 @@ class App {
   }
 }
 
-Object.assign(App.prototype, events, actions, moderation);
+Object.assign(App.prototype, events, actions, moderation, safety, calls);
 
 const app = new App();
 app.boot().catch((e) => { console.error(e); });

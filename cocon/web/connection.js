@@ -151,6 +151,7 @@ export class Connection {
     if (ev.type === 'msg' && ev.cid && this.outbox.has(ev.cid) && ev.sender && ev.sender.id === this.meId) {
       this.forgetOutbox(ev.cid); // our message came back (e.g. in a replay): it is committed
     }
+    if (ev.type === 'screened' && ev.cid) this.forgetOutbox(ev.cid); // withheld: never re-sent
     let handledByRequest = false;
     if (ev.ref && this.pending.has(ev.ref)) {
       const p = this.pending.get(ev.ref);
@@ -192,10 +193,10 @@ export class Connection {
 
   // ---- outbox: messages until their ack ----
 
-  /** Queues a message; returns its cid. It is sent now if online, or after the next welcome. */
-  sendMessage(stream, text) {
+  /** Queues a message (media: an uploaded MediaInfo); returns its cid. Sent now if online, or after the next welcome. */
+  sendMessage(stream, text, media = null) {
     const cid = uuid();
-    const item = { cid, stream, text };
+    const item = { cid, stream, text, media };
     this.outbox.set(cid, item);
     this.saveOutbox();
     if (this.ready) this.transmit(item);
@@ -203,11 +204,25 @@ export class Connection {
   }
 
   transmit(item) {
-    this.raw({ type: 'send', stream: item.stream, cid: item.cid, text: item.text, ref: `s:${item.cid}` });
+    if (item.asking) return; // waiting for the person's "Tu es sûr·e ?" answer
+    const cmd = { type: 'send', stream: item.stream, cid: item.cid, text: item.text, ref: `s:${item.cid}` };
+    if (item.media) cmd.media = item.media.id;
+    if (item.confirm) cmd.confirm = true;
+    this.raw(cmd);
   }
 
   flushOutbox() {
     for (const item of this.outbox.values()) this.transmit(item);
+  }
+
+  /** "Envoyer quand même": the same cid again, with confirm. */
+  confirmSend(cid) {
+    const item = this.outbox.get(cid);
+    if (!item) return;
+    item.asking = false;
+    item.confirm = true;
+    this.saveOutbox();
+    if (this.ready) this.transmit(item);
   }
 
   acked(ev) {
@@ -218,6 +233,11 @@ export class Connection {
     const cid = ev.ref.slice(2);
     const item = this.outbox.get(cid);
     if (!item) return;
+    if (ev.code === 'confirm_needed' && !item.confirm) {
+      item.asking = true; // kept, not re-sent, until confirmSend() or forgetOutbox() (after a reload: asked again)
+      this.onEvent({ type: 'confirm_needed', cid, stream: item.stream, text: item.text, error: ev });
+      return;
+    }
     if (ev.code === 'rate_limited' || ev.code === 'internal') {
       const wait = ev.code === 'rate_limited' ? Math.max(0.3, ev.retry_after ?? 1) * 1000 : 2000;
       clearTimeout(item.retryTimer);
@@ -247,7 +267,7 @@ export class Connection {
 
   saveOutbox() {
     try {
-      const list = [...this.outbox.values()].map(({ cid, stream, text }) => ({ cid, stream, text }));
+      const list = [...this.outbox.values()].map(({ cid, stream, text, media, confirm }) => ({ cid, stream, text, media, confirm }));
       sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(list));
     } catch { /* ignore */ }
   }
@@ -255,7 +275,11 @@ export class Connection {
   loadOutbox() {
     try {
       const list = JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || '[]');
-      for (const i of list) if (i && i.cid && i.stream && i.text) this.outbox.set(i.cid, { cid: i.cid, stream: i.stream, text: i.text });
+      for (const i of list) {
+        if (i && i.cid && i.stream && (i.text || i.media?.id)) {
+          this.outbox.set(i.cid, { cid: i.cid, stream: i.stream, text: i.text || '', media: i.media || null, confirm: !!i.confirm });
+        }
+      }
     } catch { /* ignore */ }
   }
 

@@ -25,12 +25,17 @@ export const events = {
       case 'room': return this.onRoom(ev);
       case 'typing': return this.onTyping(ev);
       case 'conversation': return this.onConversation(ev);
-      case 'friends': this.state.friends = new Map(ev.friends.map((f) => [f.user.id, f])); return this.renderSoon();
+      case 'friends': this.state.friends = new Map(ev.friends.map((f) => [f.user.id, f])); this.revealFriends(); return this.renderSoon();
       case 'friend': return this.onFriend(ev);
       case 'blocked': return this.onBlocked(ev);
       case 'send_failed': return this.onSendFailed(ev);
       case 'deleted': return this.views.get(ev.stream)?.redact(ev.seq);
       case 'send_delayed': return this.views.get(ev.stream)?.delayed(ev.cid);
+      case 'confirm_needed': return this.onConfirmNeeded(ev);
+      case 'screened': return this.onScreened(ev);
+      case 'safety': return this.onSafetyCard(ev);
+      case 'call': return this.onCall(ev);
+      case 'call_signal': return this.onCallSignal(ev);
       case 'error': if (ev.ref !== 'ping') toast(this.errorText(ev), { kind: 'error' }); return undefined;
       default: return undefined;
     }
@@ -326,7 +331,13 @@ export const events = {
   onFriend(ev) {
     if (ev.friend) this.state.friends.set(ev.user, ev.friend);
     else this.state.friends.delete(ev.user);
+    this.revealFriends();
     this.renderSoon();
+  },
+
+  /** Media of people who became my friends no longer need "Voir". */
+  revealFriends() {
+    for (const v of this.views.values()) v.revealTrusted();
   },
 
   onBlocked(ev) {

@@ -63,10 +63,11 @@ export const moderation = {
     $('#report-evidence-hint').textContent = t(target.target === 'message' ? 'report.evidence_hint' : 'report.comment_hint');
     select.replaceChildren(h('option', { value: '' }, t('report.choose')),
       ...CATEGORIES.map((c) => h('option', { value: c }, t(`category.${c}`))));
+    select.value = target.category || '';
     select.removeAttribute('aria-invalid');
     comment.value = '';
     err.hidden = true; catErr.hidden = true;
-    $('#report-urgent').hidden = true;
+    $('#report-urgent').hidden = !URGENT.has(select.value);
     select.onchange = () => { $('#report-urgent').hidden = !URGENT.has(select.value); catErr.hidden = true; select.removeAttribute('aria-invalid'); };
     const cancel = d.querySelector('[data-cancel]');
     cancel.onclick = () => d.close();
@@ -79,7 +80,7 @@ export const moderation = {
       }
       const cmd = { type: 'report', target: target.target, category: select.value };
       if (comment.value.trim()) cmd.comment = comment.value.trim();
-      for (const k of ['stream', 'seq', 'user', 'room']) if (target[k] != null) cmd[k] = target[k];
+      for (const k of ['stream', 'seq', 'user', 'room', 'media']) if (target[k] != null) cmd[k] = target[k];
       const btn = form.querySelector('[type=submit]');
       btn.disabled = true;
       try {
@@ -139,7 +140,9 @@ export const moderation = {
     this.modNotices.push(n);
     this.saveModNotices();
     this.renderModNotices();
-    if (ev.kind === 'sanction') this.showNotice(n);
+    // A protective restriction (a minor): the caring card first; the statement is one click away.
+    if (ev.kind === 'sanction' && d.what === 'restrict') this.showMinorHelp(d.reason);
+    else if (ev.kind === 'sanction') this.showNotice(n);
     else toast(this.noticeTitle(n), { kind: 'info', timeout: 12000, action: t('notices.open'), onAction: () => this.showNotice(n) });
     return true;
   },

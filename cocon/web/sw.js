@@ -15,10 +15,15 @@ const SHELL = [
   '/static/moderation.js',
   '/static/notify.js',
   '/static/streams.js',
+  '/static/safety.js',
+  '/static/calls.js',
+  '/static/calls.css',
+  '/static/ui/calls.js',
   '/static/ui/dialogs.js',
   '/static/ui/entry.js',
   '/static/ui/members.js',
   '/static/ui/messages.js',
+  '/static/ui/media.js',
   '/static/ui/rooms.js',
   '/static/i18n/fr.json',
   '/static/i18n/en.json',
@@ -28,6 +33,8 @@ const SHELL = [
   '/static/icons/menu.svg',
   '/static/icons/people.svg',
   '/static/icons/lock.svg',
+  '/static/icons/clip.svg',
+  '/static/icons/shield.svg',
 ];
 
 self.addEventListener('install', (event) => {

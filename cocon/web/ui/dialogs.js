@@ -22,7 +22,7 @@ function run(dialog, { collect, submit, focus }) {
       if (value === undefined) return; // invalid: stay open
       if (submit) {
         const err = await submit(value);
-        if (err) { if (formError) { formError.textContent = err; formError.hidden = false; } return; }
+        if (err) { if (formError && err.trim()) { formError.textContent = err; formError.hidden = false; } return; }
       }
       done(value);
     };
@@ -43,12 +43,13 @@ function fieldError(input, box, text) {
   if (text) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
 }
 
-/** submit(values) -> error text or null. */
+/** submit(values) -> error text, {field: 'name'|'topic', text} (shown under that field), or null. */
 export function createRoomDialog(submit) {
   const d = $('#create-room-dialog');
   const name = $('#cr-name'); const topic = $('#cr-topic'); const pw = $('#cr-password');
   name.value = ''; topic.value = ''; pw.value = '';
   fieldError(name, $('#cr-name-error'), '');
+  fieldError(topic, $('#cr-topic-error'), '');
   return run(d, {
     focus: name,
     collect: () => {
@@ -57,7 +58,15 @@ export function createRoomDialog(submit) {
       fieldError(name, $('#cr-name-error'), '');
       return { name: n, topic: topic.value.trim(), password: pw.value || null };
     },
-    submit,
+    submit: async (v) => {
+      fieldError(topic, $('#cr-topic-error'), '');
+      const e = await submit(v);
+      const input = e?.field === 'topic' ? topic : e?.field === 'name' ? name : null;
+      if (!input) return e?.text ?? e;
+      fieldError(input, $(`#cr-${e.field}-error`), e.text);
+      input.focus();
+      return ' ';
+    },
   });
 }
 

@@ -2,6 +2,7 @@
 // ("envoi…") at the bottom until their ack, scroll-back, mentions and safe links.
 import { h, genderBadge } from '../dom.js';
 import { t, formatTime } from '../i18n.js';
+import { mediaBlock } from './media.js';
 
 const TOKEN = /(https?:\/\/[^\s<>"']+)|(@[\p{L}\p{N}_-]{3,20})/gu;
 const TRAILING = /[.,;:!?)\]}'"»]+$/u;
@@ -54,9 +55,10 @@ function longPress(el, run) {
 }
 
 export class StreamView {
-  constructor(stream, { me, title, onProfile, onReport, onLoadOlder }) {
+  constructor(stream, { me, title, onProfile, onReport, onLoadOlder, isTrusted }) {
     this.stream = stream;
     this.me = me;
+    this.isTrusted = isTrusted || (() => false);
     this.onProfile = onProfile;
     this.onReport = onReport;
     this.onLoadOlder = onLoadOlder;
@@ -144,9 +146,9 @@ export class StreamView {
   }
 
   /** A local message shown as "envoi…" until its ack. */
-  addPending(cid, text) {
+  addPending(cid, text, media = null) {
     if (this.byCid.has(cid)) return;
-    const el = this.build({ cid, text, sender: this.me, ts: Date.now() / 1000 }, true);
+    const el = this.build({ cid, text, media, sender: this.me, ts: Date.now() / 1000 }, true);
     this.byCid.set(cid, el);
     this.insert(el, Infinity);
     this.scrollToBottom();
@@ -177,6 +179,35 @@ export class StreamView {
     if (status) { status.removeAttribute('data-i18n'); status.textContent = reason; }
     this.byCid.delete(cid);
     el.removeAttribute('data-cid');
+  }
+
+  /** "Tu es sûr·e ?" is open for this pending message. */
+  asking(cid) {
+    const status = this.byCid.get(cid)?.querySelector('.msg-status');
+    if (status) { status.dataset.i18n = 'safety.waiting_confirm'; status.textContent = t('safety.waiting_confirm'); }
+  }
+
+  /** The person cancelled a pending message: it goes away. */
+  dropPending(cid) {
+    this.byCid.get(cid)?.remove();
+    this.byCid.delete(cid);
+  }
+
+  /** The server withheld the message: it stays, clearly marked "non envoyé", with the reasons. */
+  screened(cid, ev) {
+    const el = this.byCid.get(cid);
+    if (!el) return;
+    this.byCid.delete(cid);
+    el.removeAttribute('data-cid');
+    el.classList.remove('pending');
+    el.classList.add('failed', 'not-sent');
+    el.dataset.state = 'not-sent';
+    const status = el.querySelector('.msg-status');
+    if (status) { status.dataset.i18n = 'safety.not_sent'; status.textContent = t('safety.not_sent'); }
+    const reasons = (ev.reasons || []).filter(Boolean);
+    el.append(h('div', { class: 'not-sent-note', 'data-testid': 'not-sent-note' },
+      h('p', {}, ev.message || t('safety.not_sent_default')),
+      reasons.length ? h('ul', { class: 'reasons', 'data-testid': 'not-sent-reasons' }, reasons.map((r) => h('li', {}, r))) : null));
   }
 
   delayed(cid) {
@@ -221,8 +252,48 @@ export class StreamView {
       }, h('span', { 'aria-hidden': 'true' }, '⚑ '), h('span', { 'aria-hidden': 'true' }, t('report.action'))));
       longPress(el, report);
     }
-    el.append(meta, h('p', { class: 'msg-text', 'data-testid': 'msg-text' }, renderText(m.text || '', this.me?.pseudo)));
+    el.append(meta);
+    if (m.flag && !isMe && !pending) el.append(...this.mask(m, el, sender));
+    else el.append(...this.body(m, isMe));
+    if (m.flag && isMe) el.append(h('p', { class: 'flag-note', 'data-testid': 'flag-note' }, t('safety.flag_own')));
     return el;
+  }
+
+  /** Text and media of a message. */
+  body(m, isMe) {
+    const who = m.sender?.pseudo || '?';
+    return [
+      m.media ? mediaBlock(m.media, { blur: !isMe && !this.isTrusted(m.sender?.id), who }) : null,
+      h('p', { class: 'msg-text', 'data-testid': 'msg-text' }, renderText(m.text || '', this.me?.pseudo)),
+    ].filter(Boolean);
+  }
+
+  /**
+   * A flagged message (insults, sexual content): hidden behind "Afficher" / "Signaler". The text
+   * stays in the page but `hidden` (not shown, not read out); media are only built on "Afficher".
+   */
+  mask(m, el, sender) {
+    const text = h('p', { class: 'msg-text', 'data-testid': 'msg-text', hidden: true }, renderText(m.text || '', this.me?.pseudo));
+    const box = h('div', { class: 'msg-masked', 'data-testid': 'msg-masked', 'data-flag': m.flag },
+      h('p', { class: 'masked-text' }, h('span', { 'aria-hidden': 'true' }, '⚠ '), t(m.flag === 'sexual' ? 'safety.masked_sexual' : 'safety.masked_harassment')));
+    const show = () => {
+      box.replaceWith(...(m.media ? [mediaBlock(m.media, { blur: !this.isTrusted(sender.id), who: sender.pseudo || '?' })] : []));
+      text.hidden = false;
+      text.tabIndex = -1;
+      text.focus();
+    };
+    box.append(h('div', { class: 'masked-actions' },
+      h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-testid': 'msg-unmask', onclick: show }, t('safety.show')),
+      this.onReport ? h('button', { type: 'button', class: 'btn btn-small btn-soft', 'data-testid': 'masked-report',
+        onclick: () => this.onReport(this.stream, Number(el.dataset.seq), sender) }, t('report.action')) : null));
+    return [box, text];
+  }
+
+  /** My friend's media, blurred before we were friends, show directly from now on. */
+  revealTrusted() {
+    for (const box of this.list.querySelectorAll('.msg-media[data-blurred="true"]')) {
+      if (this.isTrusted(Number(box.closest('.msg')?.dataset.sender))) box.reveal?.();
+    }
   }
 
   fill(el, m) {
@@ -234,12 +305,19 @@ export class StreamView {
       if (time) { time.textContent = formatTime(m.ts); time.setAttribute('datetime', new Date(m.ts * 1000).toISOString()); }
     }
     if (mentionsMe(m, this.me)) el.classList.add('mentions-me');
+    if (m.flag && m.sender?.id === this.me?.id && !el.querySelector('.flag-note')) {
+      el.append(h('p', { class: 'flag-note', 'data-testid': 'flag-note' }, t('safety.flag_own')));
+    }
   }
 
   /** Moderation removed an entry's text: keep its place, say so. */
   redact(seq) {
-    const text = this.bySeq.get(seq)?.querySelector('.msg-text');
-    if (!text) return;
+    const el = this.bySeq.get(seq);
+    if (!el) return;
+    for (const x of el.querySelectorAll('.msg-media, .msg-masked, .flag-note')) x.remove();
+    let text = el.querySelector('.msg-text');
+    if (!text) { text = h('p', { class: 'msg-text', 'data-testid': 'msg-text' }); el.append(text); }
+    text.hidden = false;
     text.replaceChildren(h('em', { class: 'redacted', 'data-i18n': 'chat.deleted' }, t('chat.deleted')));
   }
 
