@@ -29,7 +29,14 @@ FIGURES = (
     "steady_cpu_us_per_delivery",
     "steady_deliveries_per_s",
 )
-NOT_YET = "s6 (scale-out, two nodes with Redis) is not yet available: no figures are produced."
+# s6 only: PostgreSQL (this run's database's backends) and Redis (whole server) CPU.
+S6_FIGURES = (
+    "pg_cpu_us_per_delivery",
+    "redis_cpu_us_per_delivery",
+    "steady_pg_cpu_us_per_delivery",
+    "steady_redis_cpu_us_per_delivery",
+)
+S6_RATIO = "reference / cocon: two nodes / one node (> 1: two nodes cost more, or are slower)"
 
 
 def machine() -> dict[str, Any]:
@@ -50,10 +57,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def ratios(cocon: Figures, reference: Figures) -> dict[str, float]:
-    """Cocon / reference for every shared figure (cost: > 1 means Cocon spends more)."""
+def ratios(cocon: Figures, reference: Figures, keys: tuple[str, ...] = FIGURES) -> dict[str, float]:
+    """Cocon / reference for every shared figure (cost: > 1 means Cocon spends more).
+
+    s6 calls it the other way round (two nodes / one node)."""
     out: dict[str, float] = {}
-    for key in FIGURES:
+    for key in keys:
         a, b = cocon.get(key), reference.get(key)
         if isinstance(a, int | float) and isinstance(b, int | float) and b and not math.isnan(b):
             out[key] = a / b
@@ -71,7 +80,7 @@ def median_figures(runs: list[Figures]) -> Figures:
         values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
         out[key] = statistics.median(values)
     out["runs"] = len(runs)
-    out["per_run"] = {k: [r.get(k) for r in runs] for k in FIGURES if k in out}
+    out["per_run"] = {k: [r.get(k) for r in runs] for k in FIGURES + S6_FIGURES if k in out}
     out["complete"] = all(bool(r.get("complete", True)) for r in runs)
     return out
 
@@ -112,7 +121,7 @@ async def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  {side}: done ({_short(figures)})", file=sys.stderr)
     cocon = median_figures(runs["cocon"]) if runs.get("cocon") else None
     reference = median_figures(runs["reference"]) if runs.get("reference") else None
-    return {
+    out: dict[str, Any] = {
         "scenario": args.scenario,
         "description": DESCRIPTIONS[args.scenario],
         "params": {k: v for k, v in vars(p).items() if k not in ("extra", "profile_dir")},
@@ -121,6 +130,12 @@ async def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
         "ratios": ratios(cocon, reference) if cocon and reference else {},
         "machine": machine(),
     }
+    if args.scenario == "s6":
+        # The reference is Cocon on two nodes: ratios are two nodes / one node.
+        if cocon and reference:
+            out["ratios"] = ratios(reference, cocon, FIGURES + S6_FIGURES)
+        out["ratio_direction"] = S6_RATIO
+    return out
 
 
 def _finite(value: Any) -> Any:
@@ -158,7 +173,7 @@ def render(result: dict[str, Any]) -> str:
     lines.append("params: " + ", ".join(f"{k}={v}" for k, v in result["params"].items()))
     ref_name = ref.get("server", "-")
     lines.append(f"{'figure':30} {'cocon':>14} {ref_name:>14} {'ratio':>8}")
-    keys = [k for k in FIGURES if k in cocon or k in ref]
+    keys = [k for k in FIGURES + S6_FIGURES if k in cocon or k in ref]
     keys += ["deliveries", "expected", "complete", "server_cpu_util", "client_cpu_util"]
     for key in keys:
         if key not in cocon and key not in ref:
@@ -168,9 +183,20 @@ def render(result: dict[str, Any]) -> str:
             f"{key:30} {_fmt(cocon.get(key, '-')):>14} {_fmt(ref.get(key, '-')):>14} "
             f"{(f'{ratio:.2f}x' if ratio is not None else ''):>8}"
         )
+    if result["scenario"] == "s6":
+        for side, figures in (("cocon", cocon), ("reference", ref)):
+            for row in figures.get("steady", {}).get("per_node", []):
+                lines.append(
+                    f"{side} node {row.get('node')}: {row.get('receivers')} receivers, steady "
+                    f"p50 {_fmt(row.get('latency_p50_ms'))} ms, "
+                    f"p99 {_fmt(row.get('latency_p99_ms'))} ms"
+                )
     if ref.get("note"):
         lines.append(f"reference: {ref['note']}")
-    lines.append("ratio = cocon / reference (costs: > 1 means Cocon spends more)")
+    if "ratio_direction" in result:
+        lines.append(f"ratio = {result['ratio_direction']}")
+    else:
+        lines.append("ratio = cocon / reference (costs: > 1 means Cocon spends more)")
     return "\n".join(lines)
 
 
@@ -198,12 +224,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.scenario == "s6":
-        if args.json:
-            print(json.dumps({"scenario": "s6", "available": False, "error": NOT_YET}))
-        else:
-            print(NOT_YET)
-        return 2
     raise_nofile()
     # SIGTERM unwinds like Ctrl-C, so that each side's servers and client are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -1,7 +1,10 @@
 """The load client: a process of its own, driven by JSON lines on stdin.
 
 ``python -m bench.loadclient '<config json>'`` where the config is
-``{"proto": "cocon" | "irc", "port": P, "hard_timeout_s": T, "concurrency": C}``.
+``{"proto": "cocon" | "irc", "port": P, "hard_timeout_s": T, "concurrency": C}``, plus
+``"ports": [P1, P2, ...]`` for several Cocon nodes of one deployment (s6): receivers are then
+spread round-robin over the nodes, senders stay on the first one, and deliveries and latencies
+are also reported per node.
 It then reads one command per line on stdin and answers one JSON line on stdout per command:
 
 - ``{"cmd": "fanout_setup", "receivers": N, "senders": K}``: N receivers and K senders (1
@@ -68,11 +71,17 @@ class Counter:
         self.errors = 0
         self.error_codes: dict[str, int] = {}
         self.acks = 0
+        # Per node (index into the load client's ports): deliveries and latency samples.
+        self.node_deliveries: list[int] = []
+        self.node_latencies: list[array[float]] | None = None
 
     def arm(self, target: int, latency: bool) -> asyncio.Future[float]:
         self.deliveries = 0
         self.target = target
         self.latencies = array("d") if latency else None
+        self.node_deliveries = [0] * len(self.node_deliveries)
+        several = latency and len(self.node_deliveries) > 1
+        self.node_latencies = [array("d") for _ in self.node_deliveries] if several else None
         self.done = asyncio.get_running_loop().create_future()
         return self.done
 
@@ -86,16 +95,32 @@ class Counter:
         self.error_codes[code] = self.error_codes.get(code, 0) + 1
 
     def latency_summary(self) -> dict[str, float]:
-        if self.latencies is None or not self.latencies:
-            return {}
-        values = sorted(self.latencies)
-        return {
-            "latency_samples": float(len(values)),
-            "latency_p50_ms": percentile(values, 50),
-            "latency_p90_ms": percentile(values, 90),
-            "latency_p99_ms": percentile(values, 99),
-            "latency_max_ms": values[-1],
-        }
+        return summarize(self.latencies)
+
+    def per_node(self, receivers: list[int]) -> list[dict[str, float]]:
+        """Deliveries (and latencies, if armed so) per node, when there are several."""
+        if len(self.node_deliveries) < 2:
+            return []
+        out: list[dict[str, float]] = []
+        for i, n in enumerate(self.node_deliveries):
+            row: dict[str, float] = {"node": i + 1, "receivers": receivers[i], "deliveries": n}
+            if self.node_latencies is not None:
+                row.update(summarize(self.node_latencies[i]))
+            out.append(row)
+        return out
+
+
+def summarize(latencies: array[float] | None) -> dict[str, float]:
+    if latencies is None or not latencies:
+        return {}
+    values = sorted(latencies)
+    return {
+        "latency_samples": float(len(values)),
+        "latency_p50_ms": percentile(values, 50),
+        "latency_p90_ms": percentile(values, 90),
+        "latency_p99_ms": percentile(values, 99),
+        "latency_max_ms": values[-1],
+    }
 
 
 def record_latencies(block: bytes, lat: array[float]) -> None:
@@ -126,6 +151,7 @@ class CoconConn(WSListener):
         self.on_ack: Callable[[CoconConn], None] | None = None
         self.user_id = 0
         self.next_ref = 0
+        self.node = 0  # index of the node (load client port) this connection is on
 
     # picows callbacks
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -176,6 +202,10 @@ class CoconConn(WSListener):
         c = self.counter
         if c.latencies is not None:
             record_latencies(data, c.latencies)
+            if c.node_latencies is not None:
+                record_latencies(data, c.node_latencies[self.node])
+        if c.node_deliveries:
+            c.node_deliveries[self.node] += 1
         c.add(1)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
@@ -214,11 +244,19 @@ class CoconConn(WSListener):
 class CoconClient:
     """Enters guests over HTTP and opens their WebSockets."""
 
-    def __init__(self, port: int, concurrency: int, counter: Counter) -> None:
+    def __init__(
+        self,
+        port: int,
+        concurrency: int,
+        counter: Counter,
+        node: int = 0,
+        sem: asyncio.Semaphore | None = None,
+    ) -> None:
         self.port = port
+        self.node = node
         self.base = f"http://{HOST}:{port}"
         self.url = f"ws://{HOST}:{port}/ws"
-        self.sem = asyncio.Semaphore(concurrency)
+        self.sem = sem or asyncio.Semaphore(concurrency)
         self.counter = counter
         self.session: Any = None
         self.rooms: list[int] = []
@@ -250,6 +288,7 @@ class CoconClient:
             assert isinstance(listener, CoconConn)
             conn = listener
             conn.user_id = user_id
+            conn.node = self.node
             welcome = await conn.request({"type": "hello", "token": token}, wait_s, "welcome")
             if not self.rooms:
                 self.rooms = [int(r["id"]) for r in welcome.get("rooms", [])]
@@ -406,6 +445,15 @@ class Driver:
         self.concurrency = int(config.get("concurrency") or default)
         self.counter = Counter()
         self.cocon = CoconClient(self.port, self.concurrency, self.counter)
+        # Several nodes of one Cocon deployment (s6): one client per node, one connect budget.
+        ports = [int(p) for p in config.get("ports") or [self.port]]
+        self.cocons = [self.cocon] + [
+            CoconClient(p, self.concurrency, self.counter, node=i + 1, sem=self.cocon.sem)
+            for i, p in enumerate(ports[1:])
+        ]
+        if len(self.cocons) > 1:
+            self.counter.node_deliveries = [0] * len(self.cocons)
+        self.receivers_per_node = [0] * len(self.cocons)
         self.irc = IrcClient(self.port, self.concurrency, self.counter)
         self.receivers: list[Conn] = []
         self.senders: list[Conn] = []
@@ -417,14 +465,16 @@ class Driver:
 
     async def start(self) -> None:
         if self.proto == "cocon":
-            await self.cocon.open()
+            for client in self.cocons:
+                await client.open()
 
     async def stop(self) -> None:
         for conn in [*self.receivers, *self.idle, *self.users]:
             self._close(conn)
         for conn in self.senders:
             self._close(conn)
-        await self.cocon.close()
+        for client in self.cocons:
+            await client.close()
 
     @staticmethod
     def _close(conn: Conn) -> None:
@@ -447,14 +497,21 @@ class Driver:
     async def fanout_setup(
         self, receivers: int, senders: int, timeout_s: float = 300.0
     ) -> dict[str, Any]:
-        """Receivers then senders join one room; only the receivers count deliveries."""
+        """Receivers then senders join one room; only the receivers count deliveries.
+
+        With several nodes, receiver i is on node i mod nodes; the senders on the first node.
+        """
         t0 = time.monotonic()
         if self.proto == "cocon":
             room = await self.cocon.room_id(0)
             self.stream = f"room:{room}"
+            nodes = self.cocons
             conns = await self._gather(
-                [self.cocon.connect(f"rcv{i}", room) for i in range(receivers)], timeout_s
+                [nodes[i % len(nodes)].connect(f"rcv{i}", room) for i in range(receivers)],
+                timeout_s,
             )
+            for i in range(receivers):
+                self.receivers_per_node[i % len(nodes)] += 1
             self.senders = await self._gather(
                 [self.cocon.connect(f"snd{i}", room) for i in range(senders)], timeout_s
             )
@@ -470,11 +527,14 @@ class Driver:
         for conn in conns:
             conn.counting = True
         await asyncio.sleep(0.5)  # let the last presence/JOIN notices drain
-        return {
+        out: dict[str, Any] = {
             "receivers": len(conns),
             "senders": len(self.senders),
             "setup_s": time.monotonic() - t0,
         }
+        if len(self.cocons) > 1:
+            out["receivers_per_node"] = list(self.receivers_per_node)
+        return out
 
     def _send_one(self) -> None:
         self.seq += 1
@@ -514,7 +574,12 @@ class Driver:
             "acks": self.counter.acks - acks0,
             "disconnects": self.counter.disconnects - disc0,
             "errors": dict(self.counter.error_codes),
+            **self._per_node(),
         }
+
+    def _per_node(self) -> dict[str, Any]:
+        rows = self.counter.per_node(self.receivers_per_node)
+        return {"per_node": rows} if rows else {}
 
     async def steady(self, rate: float, duration_s: float, timeout_s: float) -> dict[str, Any]:
         total = max(1, round(rate * duration_s))
@@ -550,6 +615,7 @@ class Driver:
             "disconnects": self.counter.disconnects - disc0,
             "errors": dict(self.counter.error_codes),
             **self.counter.latency_summary(),
+            **self._per_node(),
         }
 
     # -- idle connections (s4)

@@ -91,12 +91,14 @@ class CpuMark:
     cpu_s: float
 
 
-def mark(root: int) -> CpuMark:
-    return CpuMark(time.monotonic(), cpu_seconds(process_tree(root)))
+def mark(root: int | list[int]) -> CpuMark:
+    """CPU of the tree of ``root`` (or of several roots' trees, summed: s6's nodes)."""
+    roots = [root] if isinstance(root, int) else root
+    return CpuMark(time.monotonic(), sum(cpu_seconds(process_tree(r)) for r in roots))
 
 
 async def wait_quiet(
-    root: int, threshold: float = 0.03, interval: float = 0.5, limit: float = 30.0
+    root: int | list[int], threshold: float = 0.03, interval: float = 0.5, limit: float = 30.0
 ) -> float:
     """Wait until the tree uses less than ``threshold`` of a core over ``interval``.
 

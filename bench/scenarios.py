@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.backing import Backing
 from bench.control import LoadClient
 from bench.procstat import mark, process_tree, rss_kib, wait_quiet
 from bench.servers import CoconServer, NgircdServer, Server, cocon_command_budget
@@ -55,6 +56,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "duration_s": 15.0,
         "timeout_s": 1200.0,
     },
+    "s6": {
+        "receivers": 500,
+        "messages": 200,
+        "rate": 20.0,
+        "duration_s": 10.0,
+        "timeout_s": 300.0,
+    },
 }
 
 DESCRIPTIONS = {
@@ -63,7 +71,11 @@ DESCRIPTIONS = {
     "s3": "chat mix: U guests in K rooms plus private conversations (Cocon only)",
     "s4": "memory: N idle authenticated connections",
     "s5": "big room: N receivers, a burst then a steady phase",
-    "s6": "scale-out: two nodes with Redis against one node",
+    "s6": (
+        "scale-out: one room, N receivers, one sender (a burst of M messages, then R/s for D s);"
+        " 'cocon' is one node, 'reference' two nodes (receivers half/half, sender on node 1),"
+        " both on PostgreSQL + Redis; ratios are two nodes / one node"
+    ),
 }
 
 
@@ -93,13 +105,18 @@ class Side:
 
     async def measured(self, cmd: dict[str, Any], wait_s: float) -> tuple[dict[str, Any], Figures]:
         """Run one load command; return its answer and the server/client CPU used meanwhile."""
-        await wait_quiet(self.server.pid)
+        roots = self.server_pids()
+        await wait_quiet(roots)
         profiler = await self._start_profiler(str(cmd["cmd"]))
-        s0, c0 = mark(self.server.pid), mark(self.client.pid)
+        extra0 = await self._extra_start()
+        s0, c0 = mark(roots), mark(self.client.pid)
+        nodes0 = [mark(r) for r in roots]
         try:
             reply = await self.client.call(cmd, wait_s)
         finally:
-            s1, c1 = mark(self.server.pid), mark(self.client.pid)
+            s1, c1 = mark(roots), mark(self.client.pid)
+            nodes1 = [mark(r) for r in roots]
+            extra = await self._extra_end(extra0)
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 try:
@@ -108,12 +125,26 @@ class Side:
                     profiler.kill()
         wall = s1.wall - s0.wall
         cpu = s1.cpu_s - s0.cpu_s
-        return reply, {
+        out: Figures = {
             "server_cpu_s": cpu,
             "wall_s": wall,
             "server_cpu_util": cpu / wall if wall > 0 else 0.0,
             "client_cpu_util": (c1.cpu_s - c0.cpu_s) / wall if wall > 0 else 0.0,
         }
+        if len(roots) > 1:
+            out["node_cpu_s"] = [b.cpu_s - a.cpu_s for a, b in zip(nodes0, nodes1, strict=True)]
+        return reply, {**out, **extra}
+
+    def server_pids(self) -> list[int]:
+        """The root pids whose process trees make up the server under test."""
+        return [self.server.pid]
+
+    async def _extra_start(self) -> Any:
+        return None
+
+    async def _extra_end(self, start: Any) -> Figures:
+        """Further CPU readings of a measured phase (s6: PostgreSQL and Redis)."""
+        return {}
 
     async def _start_profiler(self, phase: str) -> asyncio.subprocess.Process | None:
         """py-spy on the Cocon server for one phase (collapsed stacks in profile_dir)."""
@@ -149,6 +180,11 @@ def _per(cpu_s: float, count: float) -> float:
     return cpu_s * 1e6 / count if count > 0 else float("nan")
 
 
+def _per_node(reply: dict[str, Any]) -> Figures:
+    """Deliveries (and latencies) per node, when the load client spans several (s6)."""
+    return {"per_node": reply["per_node"]} if "per_node" in reply else {}
+
+
 def make_server(kind: str, extra_env: dict[str, str] | None = None) -> tuple[Server, str]:
     if kind == "cocon":
         return CoconServer(extra_env), "cocon"
@@ -169,6 +205,7 @@ async def _burst(side: Side, receivers: int, messages: int) -> Figures:
         "errors": reply["errors"],
         "burst_s": reply["elapsed_s"],
         **cpu,
+        **_per_node(reply),
     }
 
 
@@ -191,6 +228,7 @@ async def _steady(side: Side) -> Figures:
         "disconnects": reply["disconnects"],
         "errors": reply["errors"],
         **cpu,
+        **_per_node(reply),
     }
 
 
@@ -216,11 +254,14 @@ async def _fanout_setup(side: Side, senders: int) -> Figures:
     reply = await side.client.call(
         {"cmd": "fanout_setup", "receivers": p.receivers, "senders": senders}, p.timeout_s
     )
-    return {
+    out: Figures = {
         "receivers": reply["receivers"],
         "senders": reply["senders"],
         "setup_s": reply["setup_s"],
     }
+    if "receivers_per_node" in reply:
+        out["receivers_per_node"] = reply["receivers_per_node"]
+    return out
 
 
 async def s1(kind: str, p: Params) -> Figures:
@@ -328,10 +369,98 @@ async def s3(kind: str, p: Params) -> Figures:
         }
 
 
+class ClusterSide(Side):
+    """Cocon nodes of one deployment (PostgreSQL + Redis) and one load client spread over
+    them; CPU is summed over every node's process tree. ``backing`` is read for PostgreSQL's
+    and Redis's CPU during measured phases."""
+
+    def __init__(self, servers: list[CoconServer], backing: Backing, params: Params) -> None:
+        super().__init__(servers[0], "cocon", params)
+        self.servers = servers
+        self.backing = backing
+        self.client.config["ports"] = [srv.port for srv in servers]
+
+    async def __aenter__(self) -> ClusterSide:
+        try:
+            for srv in self.servers:  # one after the other: node 1 creates the public rooms
+                await srv.start()
+            await self.client.start()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.client.stop()
+        finally:
+            for srv in self.servers:
+                srv.stop()
+
+    def server_pids(self) -> list[int]:
+        return [srv.pid for srv in self.servers]
+
+    async def _extra_start(self) -> Any:
+        return await self.backing.mark()
+
+    async def _extra_end(self, start: Any) -> Figures:
+        return await self.backing.used(start)
+
+
+S6_ONE, S6_TWO = "cocon x1 (Redis)", "cocon x2 (Redis)"
+S6_NOTE = (
+    "s6's reference is Cocon itself on two nodes sharing PostgreSQL and Redis; "
+    "ratios are two nodes / one node (> 1: the two-node deployment spends more per delivery)"
+)
+
+
+def _s6_phase(fig: Figures, deliveries: float) -> Figures:
+    """PostgreSQL / Redis CPU of one phase per delivery (Redis: the whole server)."""
+    return {
+        "pg_cpu_us_per_delivery": _per(fig.get("pg_cpu_s", float("nan")), deliveries),
+        "redis_cpu_us_per_delivery": _per(fig.get("redis_cpu_s", float("nan")), deliveries),
+    }
+
+
+async def s6(kind: str, p: Params) -> Figures:
+    """Scale-out. ``cocon``: one node; the reference side: two nodes. Both sides use a fresh
+    PostgreSQL database and Redis prefix of their own, the same load client and load."""
+    nodes = 1 if kind == "cocon" else 2
+    async with Backing() as backing:
+        servers = [CoconServer(backing.node_env(i + 1)) for i in range(nodes)]
+        async with ClusterSide(servers, backing, p) as side:
+            setup = await _fanout_setup(side, senders_needed(p, burst=True, steady=True))
+            burst = await _burst(side, p.receivers, p.messages)
+            steady = await _steady(side)
+        out: Figures = {"server": S6_ONE if nodes == 1 else S6_TWO, "nodes": nodes, **setup}
+        out["messages"] = p.messages
+        out["cpu_us_per_delivery"] = burst["cpu_us_per_delivery"]
+        out["deliveries_per_s"] = burst["deliveries_per_s"]
+        for key in ("latency_p50_ms", "latency_p99_ms", "latency_p90_ms", "latency_max_ms"):
+            out[key] = steady[key]
+        out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
+        out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
+        out.update(_s6_phase(burst, burst["deliveries"]))
+        steady_extra = _s6_phase(steady, steady["deliveries"])
+        out.update({f"steady_{k}": v for k, v in steady_extra.items()})
+        out["steady_rate"] = p.rate
+        out["deliveries"] = burst["deliveries"] + steady["deliveries"]
+        out["expected"] = burst["expected"] + steady["expected"]
+        out["burst_complete"] = burst["complete"]
+        out["steady_complete"] = steady["complete"]
+        out["complete"] = burst["complete"] and steady["complete"]
+        out["burst"] = burst
+        out["steady"] = steady
+        if nodes > 1:
+            out["note"] = S6_NOTE
+        return out
+
+
 RUNNERS: dict[str, Callable[[str, Params], Awaitable[Figures]]] = {
     "s1": s1,
     "s2": s2,
     "s3": s3,
     "s4": s4,
     "s5": s5,
+    "s6": s6,
 }
