@@ -59,6 +59,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     history_page: int = 50
     replay_limit: int = 1000
     presence_grace_s: float = 10.0
+    member_list_max: int = 200  # members sent on join/resume; the count is always exact
+    presence_events_max: int = 500  # above this many members a room gets counts, not events
     heartbeat_s: float = 20.0
     # Guests.
     minor_block_hours: float = 24.0
@@ -93,6 +95,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     turn_ttl_s: int = 3600  # lifetime of a call's TURN credential (at most an hour)
     calls_direct: bool = False  # no TURN: calls anyway, peers see each other's address
     call_ring_timeout_s: float = 45.0  # an unanswered invite ends after this
+    janus_url: str = ""  # Janus HTTP API, private (http://127.0.0.1:8088/janus); empty: no voice
+    janus_ws_url: str = ""  # Janus WebSocket transport as browsers reach it (wss://host/janus)
+    janus_secret: str = ""  # AudioBridge admin_key; room secrets are derived from it
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -132,6 +137,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 "turn_urls is required when turn_secret is set",
             ),
             (self.call_ring_timeout_s > 0, "call_ring_timeout_s must be positive"),
+            (
+                not self.janus_url or bool(self.janus_secret and self.janus_ws_url),
+                "janus_secret and janus_ws_url are required when janus_url is set",
+            ),
         ]
         for ok, message in checks:
             if not ok:

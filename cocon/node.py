@@ -27,6 +27,7 @@ from cocon.http.media import MediaApi
 from cocon.http.staff import StaffApi
 from cocon.protocol.events import Counts
 from cocon.rtc.calls import book_for
+from cocon.rtc.janus import close_for as close_janus
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
 from cocon.store.engine import make_engine
@@ -88,6 +89,7 @@ async def _counts_loop(rt: Runtime) -> None:
 def build_app(settings: Settings) -> web.Application:
     """The aiohttp application of one node; resources open and close with it."""
     app = web.Application(middlewares=[pages.security_headers], client_max_size=64 * 1024)
+    app[pages.CSP_KEY] = pages.csp(settings.janus_ws_url)
     node = NodeHandle()
     api = Api(node)
 
@@ -144,6 +146,7 @@ def build_app(settings: Settings) -> web.Application:
                 await counts
             with contextlib.suppress(Exception):
                 await tracker.flush()
+            await close_janus(rt)
             await appender.stop()
             await bus.close()
             await presence.close()

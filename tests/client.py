@@ -15,7 +15,8 @@ _pseudo_counter = itertools.count(1)
 
 
 def new_pseudo(prefix: str = "Test") -> str:
-    return f"{prefix}{next(_pseudo_counter)}_{uuid.uuid4().hex[:5]}"[:20]
+    # Digits only after the prefix: random letters can spell a reserved word ("b07" = "bot").
+    return f"{prefix}{next(_pseudo_counter)}_{uuid.uuid4().int % 100_000:05d}"[:20]
 
 
 class Client:

@@ -56,3 +56,28 @@ async def test_typing_in_private_conversation(clients: Callable[..., Client]) ->
     await b.send({"type": "typing", "stream": conv["stream"]})
     typing = await a.wait("typing", stream=conv["stream"])
     assert typing["user"]["id"] == b.id
+
+
+async def test_big_rooms_send_counts_not_every_coming_and_going(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    node = make_server(COCON_MEMBER_LIST_MAX="2", COCON_PRESENCE_EVENTS_MAX="2")
+    people = [Client(node.url) for _ in range(4)]
+    try:
+        for p in people:
+            await p.enter()
+            await p.connect()
+        room = next(r["id"] for r in people[0].welcome["rooms"] if r["name"] == "Sport")
+        for i, p in enumerate(people):
+            joined = await p.join(room)
+            assert joined["room"]["count"] == i + 1  # the count is exact
+            assert len(joined["members"]) == min(i + 1, 2)  # the list is capped
+        first = people[0]
+        await first.wait("presence", room=room, joined=True)  # the 2nd came: room still small
+        counts = await first.wait("counts", timeout=6)
+        while counts["counts"].get(str(room)) != 4:
+            counts = await first.wait("counts", timeout=6)
+        assert not [e for e in list(first.events._queue) if e.get("type") == "presence"]
+    finally:
+        for p in people:
+            await p.close()

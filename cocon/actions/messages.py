@@ -15,7 +15,7 @@ from cocon.access import (
     parse_stream,
 )
 from cocon.actions import media as media_actions
-from cocon.actions import safety
+from cocon.actions import rooms, safety
 from cocon.actions.common import (
     brief,
     briefs,
@@ -304,9 +304,7 @@ async def _resume_one(
         reason = None if ok else ("epoch" if pos[0] != epoch else "too_far")
         members = None
         if kind == "room":
-            ids = await rt.presence.members(ident)
-            found = await briefs(rt, ids)
-            members = [found[m] for m in ids if m in found]
+            _, members = await rooms.member_list(rt, ident)
         conn.send(
             Resumed(
                 stream=stream,

@@ -399,10 +399,14 @@ async def do_confirm(rt: Runtime, staff: Staff, pending_id: int) -> dict[str, An
         raise NotFound("Action inconnue ou déjà traitée.")
     if requester.id == staff.id:
         raise NotAllowed("Une autre personne doit confirmer.")
+    req = SanctionRequest(**json.loads(row["payload"]))
+    async with rt.engine.connect() as db:
+        # Refuse before using the action up: it stays waiting for someone who may confirm.
+        if await store.conflicted(db, staff.id, req.user):
+            raise NotAllowed("Vous êtes aussi en conflit avec cette personne.")
     async with rt.engine.begin() as db:
         if not await store.finish_pending(db, pending_id, staff.id):
             raise Conflict("Déjà traitée.")
-    req = SanctionRequest(**json.loads(row["payload"]))
     await audit(rt).append(staff.actor, "confirm", f"pending:{pending_id}", "")
     first = Staff(requester.id, requester.pseudo, Role.parse(requester.role))
     return await do_sanction(rt, first, req, confirmed_by=staff)

@@ -27,6 +27,7 @@ from cocon.protocol.events import (
     Presence,
     RoomInfo,
     RoomUpdated,
+    UserBrief,
 )
 from cocon.runtime import Runtime
 from cocon.safety.policy import Action, check_name
@@ -82,8 +83,24 @@ def _check_password(password: str) -> str:
     return password
 
 
+async def member_list(rt: Runtime, room_id: int) -> tuple[int, list[UserBrief]]:
+    """The room's member count and at most ``member_list_max`` of its members.
+
+    A big room's full list would make every join cost as much as the room is large (and
+    the whole room's joins quadratic); the client shows the first ones and the count.
+    """
+    ids = await rt.presence.members(room_id)
+    shown = ids[: rt.settings.member_list_max]
+    found = await briefs(rt, shown)
+    return len(ids), [found[m] for m in shown if m in found]
+
+
 async def announce(rt: Runtime, room_id: int, user_id: int, joined: bool) -> None:
-    """Tracker callback: tell the room someone came or went."""
+    """Tracker callback: tell the room someone came or went (small rooms only: a big
+    room's comings and goings would drown it; its member count is pushed instead)."""
+    count = (await rt.presence.counts([room_id])).get(room_id, 0)
+    if count > rt.settings.presence_events_max:
+        return
     who = await brief(rt, user_id)
     if who is not None:
         await publish(
@@ -118,15 +135,14 @@ async def do_join(
                 db, stream, pos[1] + 1, rt.settings.history_page
             )
         history = await entry_events(rt, entries, conn.blocked)
-        member_ids = await rt.presence.members(room.id)
-        members = await briefs(rt, member_ids)
+        count, members = await member_list(rt, room.id)
         conn.send(
             Joined(
-                room=room_info(room, len(member_ids)),
+                room=room_info(room, count),
                 stream=stream,
                 epoch=pos[0],
                 last_seq=pos[1],
-                members=[members[m] for m in member_ids if m in members],
+                members=members,
                 history=[h for h in history if isinstance(h, Message)],
                 ref=ref,
             )

@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 from cocon.actions import calls as call_actions
 from cocon.actions import entry, messages, private, rooms, social
 from cocon.actions import moderation as moderation_actions
+from cocon.actions import voice as voice_actions
 from cocon.actions.common import brief_of
 from cocon.errors import ClientError, RateLimited
 from cocon.gateway.connection import Connection
@@ -210,6 +211,10 @@ class Gateway:
                 await call_actions.connection_closed(rt, book_for(rt), conn)
             except Exception:
                 log.warning("could not end the calls of %s", conn.user_id, exc_info=True)
+            try:
+                await voice_actions.connection_closed(rt, conn)
+            except Exception:
+                log.warning("could not end the voice of %s", conn.user_id, exc_info=True)
             if last_here:
                 try:
                     await entry.hold_pseudo(rt, conn.user, False)
@@ -367,6 +372,11 @@ class Gateway:
             ),
             c.CallHangup: lambda conn, cmd: call_actions.do_hangup(
                 rt, book_for(rt), conn, cmd.call, cmd.ref
+            ),
+            c.VoiceJoin: lambda conn, cmd: voice_actions.do_join(rt, conn, cmd.room, cmd.ref),
+            c.VoiceLeave: lambda conn, cmd: voice_actions.do_leave(rt, conn, cmd.room, cmd.ref),
+            c.VoiceMute: lambda conn, cmd: voice_actions.do_mute(
+                rt, conn, cmd.room, cmd.user, cmd.ref
             ),
         }
 

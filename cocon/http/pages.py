@@ -15,6 +15,16 @@ CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 
+CSP_KEY = web.AppKey("csp", str)
+
+
+def csp(janus_ws_url: str = "") -> str:
+    """The policy, with the Janus WebSocket origin (voice rooms) if it is another origin."""
+    if not janus_ws_url.startswith(("ws://", "wss://")):
+        return CSP
+    origin = "/".join(janus_ws_url.split("/", 3)[:3])
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {origin}")
+
 
 @web.middleware
 async def security_headers(
@@ -25,7 +35,7 @@ async def security_headers(
     except web.HTTPException as exc:
         resp = exc
     if not resp.prepared:
-        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("Content-Security-Policy", request.config_dict.get(CSP_KEY, CSP))
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         resp.headers.setdefault("X-Frame-Options", "DENY")

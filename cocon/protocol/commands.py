@@ -170,6 +170,23 @@ class CallHangup(_Cmd, tag="call_hangup"):
     call: str
 
 
+class VoiceJoin(_Cmd, tag="voice_join"):
+    """Join the voice room of a chat room you are in (answer: a ``voice`` event)."""
+
+    room: int
+
+
+class VoiceLeave(_Cmd, tag="voice_leave"):
+    room: int
+
+
+class VoiceMute(_Cmd, tag="voice_mute"):
+    """The room's owner mutes someone in its voice room."""
+
+    room: int
+    user: int
+
+
 class Appeal(_Cmd, tag="appeal"):
     """Contest a sanction (its number is in the statement of reasons)."""
 
@@ -207,6 +224,9 @@ Command = (
     | CallAnswer
     | CallSignal
     | CallHangup
+    | VoiceJoin
+    | VoiceLeave
+    | VoiceMute
 )
 
 decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)

@@ -311,6 +311,20 @@ class CallSignalEvent(_Ev, tag="call_signal"):
     candidate: IceCandidate | None = None
 
 
+class VoiceEvent(_Ev, tag="voice"):
+    """Answer to ``voice_join``: how to join the room's Janus AudioBridge room."""
+
+    room: int
+    janus: str  # Janus WebSocket URL
+    janus_room: int
+    token: str  # for the AudioBridge join (valid until voice_leave)
+    id: int  # your participant id in the AudioBridge room (your user id)
+    display: str
+    ice_servers: list[IceServer] = []
+    owner: bool = False  # you may mute others (voice_mute)
+    ref: str | None = None
+
+
 Event = (
     Message
     | Notice
@@ -341,6 +355,7 @@ Event = (
     | Deleted
     | CallEvent
     | CallSignalEvent
+    | VoiceEvent
 )
 
 _encoder = msgspec.json.Encoder()

@@ -15,6 +15,7 @@ import * as notifier from './notify.js';
 import { moderation } from './moderation.js';
 import { safety } from './safety.js';
 import { calls } from './calls.js';
+import { voice } from './voice.js';
 
 const TABS_KEY = 'cocon.tabs';
 const MAX_LEN = 500;
@@ -204,6 +205,7 @@ class App {
     this.renderComposer();
     this.renderCards();
     this.renderCallButtons();
+    this.renderVoice();
     const total = [...this.state.unread.values()].reduce((a, b) => a + b, 0);
     document.title = total ? `(${total}) ${t('app.title')}` : t('app.title');
     if (keep) document.querySelector(keep)?.focus();
@@ -410,7 +412,7 @@ class App {
   }
 }
 
-Object.assign(App.prototype, events, actions, moderation, safety, calls);
+Object.assign(App.prototype, events, actions, moderation, safety, calls, voice);
 
 const app = new App();
 app.boot().catch((e) => { console.error(e); });

@@ -18,6 +18,7 @@ const SHELL = [
   '/static/safety.js',
   '/static/calls.js',
   '/static/calls.css',
+  '/static/voice.js',
   '/static/ui/calls.js',
   '/static/ui/dialogs.js',
   '/static/ui/entry.js',

@@ -77,8 +77,12 @@ class Turn:
         return self.log_path.read_text(errors="replace")
 
 
-def start_coturn(tmp: Path) -> Turn:
-    """coturn on loopback; loopback peers are allowed here only (tests)."""
+def start_coturn(tmp: Path, relay_ip: str = "127.0.0.1") -> Turn:
+    """coturn on loopback; loopback peers are allowed here only (tests).
+
+    ``relay_ip``: another local address to relay from (and listen on), for peers that are
+    not on loopback (Janus: Linux does not route from a non-loopback address to 127.0.0.1).
+    """
     need_tool(TURNSERVER, "coturn")
     port = free_port()
     secret = secrets.token_hex(16)
@@ -91,7 +95,8 @@ def start_coturn(tmp: Path) -> Turn:
         f"--static-auth-secret={secret}",
         "--realm=cocon",
         "--listening-ip=127.0.0.1",
-        "--relay-ip=127.0.0.1",
+        f"--relay-ip={relay_ip}",
+        *([f"--listening-ip={relay_ip}"] if relay_ip != "127.0.0.1" else []),
         f"--listening-port={port}",
         f"--min-port={low}",
         f"--max-port={low + 99}",
