@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.client import Client
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, free_port
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +57,29 @@ async def clients(server: ServerProcess) -> AsyncIterator[Callable[..., Client]]
 def pytest_report_header() -> str:
     db = os.environ.get("COCON_TEST_DATABASE_URL") or "SQLite (default)"
     return f"cocon test database: {db}"
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1: a real S3-compatible store for the s3 storage backend."""
+    pytest.importorskip("moto.server")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("moto server did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

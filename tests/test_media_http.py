@@ -10,22 +10,20 @@ import random
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import piexif  # type: ignore[import-untyped]
-import pytest
 from PIL import Image, ImageDraw
 
 from cocon.media.metadata import find_metadata
 from cocon.media.pdq import pdq_hash
 from tests.client import Client
 from tests.moderation.helpers import StaffClient
-from tests.servers import TEST_DB_ENV, ServerProcess, free_port
+from tests.servers import TEST_DB_ENV, ServerProcess
 
 SECRET = "CoconSecret"
 
@@ -334,32 +332,6 @@ async def test_listed_image_is_blocked_kept_as_evidence_and_the_uploader_suspend
     finally:
         await uploader.close()
         await mod.close()
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1 (an S3-compatible store for the s3 backend)."""
-    pytest.importorskip("moto.server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("moto server did not start")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 async def test_s3_storage_end_to_end(
