@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -34,12 +33,6 @@ async def test_local_round_trip(tmp_path: Path) -> None:
         await storage.get(key)
     with pytest.raises(ValueError):
         await storage.get("../../secret.key")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_s3_round_trip(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
