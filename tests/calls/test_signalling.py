@@ -70,7 +70,10 @@ async def test_call_rings_then_relays_only_relay_candidates(
         assert check_credential(coturn.secret, server["username"], server["credential"])
         expires = int(server["username"].split(":")[0])
         assert time.time() < expires <= time.time() + 3600
-        assert str(b.id) not in server["username"].split(":")[1]  # no user id in it
+        # No identity in it: the part after the expiry is random, not an id or a pseudo.
+        tag = server["username"].split(":")[1]
+        assert tag not in (str(a.id), str(b.id)) and len(tag) >= 16
+        assert b.user["pseudo"] not in server["username"]
         assert not event.get("direct")
     # No signalling before the callee accepts: no media can flow.
     early = await a.request("call_signal", call=call, sdp={"type": "offer", "sdp": OFFER})
