@@ -160,11 +160,20 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 _LIST_FIELDS = {"public_rooms", "allowed_origins", "turn_urls"}
 
 
+# COCON_* variables that are not settings: the config file's path, the scripts' virtualenv,
+# and the test suite's own switches. Any other unknown COCON_* is a typo and an error.
+_OTHER_VARIABLES = {"COCON_CONFIG", "COCON_VENV", "COCON_VOICE_E2E"}
+
+
+def _not_a_setting(key: str) -> bool:
+    return key in _OTHER_VARIABLES or key.startswith(("COCON_TEST_", "COCON_CI_"))
+
+
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:
     known = set(Settings.__struct_fields__)
     values: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith("COCON_") or key == "COCON_CONFIG":
+        if not key.startswith("COCON_") or _not_a_setting(key):
             continue
         name = key[len("COCON_") :].lower()
         if name not in known:

@@ -73,3 +73,10 @@ def test_staff_commands_fail_clearly(tmp_path: Path) -> None:
         "audit", "verify", env={"COCON_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_scripts_and_test_variables_are_not_settings(tmp_path: Path) -> None:
+    from cocon.config import load_settings
+
+    env = {"COCON_VENV": "/x", "COCON_TEST_DATABASE_URL": "sqlite://", "COCON_PORT": "8123"}
+    assert load_settings(environ=env).port == 8123
