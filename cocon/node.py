@@ -119,6 +119,9 @@ def build_app(settings: Settings) -> web.Application:
             node_id=node_id,
             media=media,
         )
+        attach = getattr(presence, "attach_runtime", None)
+        if attach is not None:  # the Redis presence announces dead nodes' leaves itself
+            attach(rt)
 
         async def announce(room_id: int, user_id: int, joined: bool) -> None:
             await room_actions.announce(rt, room_id, user_id, joined)

@@ -120,8 +120,11 @@ class _NodeView:
     engine: AsyncEngine
     bus: RedisBus
     briefs: dict[int, UserBrief] = field(default_factory=dict)
+    runtime: Runtime | None = None  # the node's own, once it exists (see attach_runtime)
 
     def as_runtime(self) -> Runtime:
+        if self.runtime is not None:
+            return self.runtime
         if len(self.briefs) > 50_000:
             self.briefs.clear()
         return cast("Runtime", self)
@@ -525,6 +528,11 @@ class RedisPresence:
         self.swept_nodes = 0
 
     # keys
+
+    def attach_runtime(self, runtime: Runtime) -> None:
+        """Announcements and backfills made by Redis (dead-node sweeps, resyncs) then use the
+        node's own Runtime: its settings, presence and caches, not a partial stand-in."""
+        self._view.runtime = runtime
     def _k_node(self, node: str) -> str:
         return f"{self._p}:node:{node}"
 
