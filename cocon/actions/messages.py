@@ -26,6 +26,7 @@ from cocon.actions.common import (
     text_request,
     to_builtins,
 )
+from cocon.actions.private import conversation_info
 from cocon.domain.pseudo import pseudo_key
 from cocon.domain.text import clean_text, mentioned_pseudos
 from cocon.errors import BadRequest, ClientError, NotAllowed, RateLimited
@@ -208,21 +209,17 @@ async def _delivered(
     if out.request_to is not None:
         _, conv_id = parse_stream(out.stream)
         preview = out.text or "(photo, vidéo ou son)"
-        await _send_request_notice(rt, conn.user_id, out.request_to, conv_id, preview)
+        await _send_request_notice(rt, out.request_to, conv_id, preview)
 
 
-async def _send_request_notice(
-    rt: Runtime, requester: int, peer: int, conv_id: int, preview: str
-) -> None:
-    from cocon.actions.private import conversation_info
-
+async def _send_request_notice(rt: Runtime, peer: int, conv_id: int, preview: str) -> None:
+    """The one inbox notice a private request makes: who asks, and a preview."""
     async with rt.engine.connect() as db:
         conv = await access_conversation(db, peer, conv_id)
         info = await conversation_info(rt, db, conv, peer)
     await notify(
         rt, peer, "pm_request", {"conversation": to_builtins(info), "preview": preview[:140]}
     )
-    del requester
 
 
 async def do_typing(rt: Runtime, conn: Connection, stream: str) -> None:

@@ -152,8 +152,6 @@ class Hub:
             self._want.pop(topic, None)
             await self._bus.unsubscribe(topic)
 
-    def subscribers(self, topic: str) -> set[Connection]:
-        return self._topics.get(topic, set())
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self, message: BusMessage) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -77,13 +77,3 @@ def hamming(a_hex: str, b_hex: str) -> int:
     return (int(a_hex, 16) ^ int(b_hex, 16)).bit_count()
 
 
-def hash_rgb_frames(raw: bytes, width: int, height: int) -> list[tuple[str, int]]:
-    """Hash consecutive raw RGB24 frames of ``width`` x ``height`` (from ffmpeg)."""
-    size = width * height * 3
-    hashes: list[tuple[str, int]] = []
-    for start in range(0, len(raw) - size + 1, size):
-        frame = np.frombuffer(raw, dtype=np.uint8, count=size, offset=start)
-        vector, quality = pdqhash.compute(frame.reshape(height, width, 3).copy())
-        bits = np.asarray(vector, dtype=np.uint8)
-        hashes.append((np.packbits(bits).tobytes().hex(), int(cast(int, quality))))
-    return hashes

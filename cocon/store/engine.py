@@ -8,10 +8,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str) -> AsyncEngine:
     """An async engine tuned for the database behind ``url``."""
     if url.startswith("sqlite"):

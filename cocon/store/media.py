@@ -191,15 +191,6 @@ async def set_evidence_sanction(db: AsyncConnection, evidence_id: int, sanction_
     )
 
 
-async def evidence_of(db: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
-    rows = await db.execute(
-        select(media_evidence)
-        .where(media_evidence.c.user_id == user_id)
-        .order_by(media_evidence.c.id)
-    )
-    return [dict(r._mapping) for r in rows]
-
-
 # -- quarantine ----------------------------------------------------------------------------
 
 
