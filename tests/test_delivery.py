@@ -99,8 +99,10 @@ async def test_unknown_epoch_gets_recovered_false(clients: Callable[..., Client]
     await b.drop()
     b.positions[stream] = (epoch + 1, last)
     await b.connect()
-    # The resume result comes before welcome, and was consumed by connect(): look at state.
-    assert stream not in b.positions or b.positions[stream][0] == epoch
+    # The resume result comes before welcome; the client recorded it.
+    result = b.resumed[stream]
+    assert result["recovered"] is False and result["reason"] == "epoch"
+    assert result["epoch"] == epoch and stream not in b.positions  # the client must reload
 
 
 async def test_kill_9_loses_no_acknowledged_message(
