@@ -30,7 +30,7 @@ from cocon.rtc.calls import book_for
 from cocon.rtc.janus import close_for as close_janus
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
-from cocon.store.engine import make_engine
+from cocon.store.engine import Transactions, make_engine
 from cocon.store.media import open_backends
 from cocon.store.migrate import upgrade_async
 from cocon.store.streams import Appender
@@ -62,6 +62,7 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
             await rt.hub.unsubscribe(conn, arg)
         elif verb in ("block", "unblock") and arg.isdigit():
             (conn.blocked.add if verb == "block" else conn.blocked.discard)(int(arg))
+            rt.dm_facts.forget()
         elif verb == "close":  # kicked or banned by moderation: flush, then hang up
             conn.outbox.transport.close()
 
@@ -106,7 +107,8 @@ def build_app(settings: Settings) -> web.Application:
         hub = Hub(bus)
         media = await asyncio.to_thread(open_backends, settings)  # hash lists, storage
         log.info("media: %s storage, %d listed hashes", settings.media_storage, len(media.index))
-        appender = Appender(engine)
+        transactions = Transactions(engine)
+        appender = Appender(transactions)
         appender.start()
         rt = Runtime(
             settings=settings,
@@ -117,6 +119,7 @@ def build_app(settings: Settings) -> web.Application:
             hub=hub,
             secret=ensure_secret(settings),
             node_id=node_id,
+            transactions=transactions,
             media=media,
         )
         attach = getattr(presence, "attach_runtime", None)
@@ -153,6 +156,7 @@ def build_app(settings: Settings) -> web.Application:
             await appender.stop()
             await bus.close()
             await presence.close()
+            await asyncio.to_thread(transactions.close)
             await engine.dispose()
 
     async def health(request: web.Request) -> web.Response:

@@ -26,6 +26,7 @@ from cocon.actions.common import (
     text_request,
     to_builtins,
 )
+from cocon.actions.dm_facts import DmFacts, dm_facts
 from cocon.actions.private import conversation_info
 from cocon.domain.pseudo import pseudo_key
 from cocon.domain.text import clean_text, mentioned_pseudos
@@ -46,7 +47,6 @@ from cocon.protocol.events import (
 )
 from cocon.runtime import Runtime
 from cocon.safety.policy import Action
-from cocon.store import social
 from cocon.store import streams as stream_store
 from cocon.store.streams import Appended
 
@@ -64,26 +64,24 @@ def _rate_limit(rt: Runtime, conn: Connection, stream: str) -> None:
         raise RateLimited(wait)
 
 
-async def _check_dm_writable(rt: Runtime, conn: Connection, conv_id: int) -> tuple[int, bool]:
-    """(peer id, first message of a pending request?) or a refusal."""
-    async with rt.engine.connect() as db:
-        conv = await access_conversation(db, conn.user_id, conv_id)
-        peer = conv.peer_of(conn.user_id)
-        if conv.state == "declined":
-            raise NotAllowed("Cette personne a refusé la conversation.", code="declined")
-        if await social.is_blocked_either_way(db, conn.user_id, peer):
-            raise NotAllowed("Vous ne pouvez pas écrire à cette personne.", code="blocked")
-        pending = conv.state != "accepted"
-        pos = await stream_store.position(db, conv.stream) if pending else None
+async def _check_dm_writable(rt: Runtime, conn: Connection, conv_id: int) -> DmFacts:
+    """The conversation's facts, or a refusal; ``sent_while_pending == 0`` on a pending
+    conversation means this is the request's first message."""
+    facts = await dm_facts(rt, conn.user_id, conv_id)
+    conv = facts.conv
+    peer = conv.peer_of(conn.user_id)
+    if conv.state == "declined":
+        raise NotAllowed("Cette personne a refusé la conversation.", code="declined")
+    if facts.blocked:
+        raise NotAllowed("Vous ne pouvez pas écrire à cette personne.", code="blocked")
     await safety.check_sender_not_restricted(rt, conn.user_id, peer)
-    if not pending:
-        return peer, False
+    if conv.state == "accepted":
+        return facts
     if conv.requested_by != conn.user_id:
         raise NotAllowed("Acceptez d'abord cette demande.", code="not_member")
-    sent = pos[1] if pos else 0
-    if sent >= rt.settings.pending_pm_limit:
+    if facts.sent_while_pending >= rt.settings.pending_pm_limit:
         raise NotAllowed("Attendez que cette personne accepte votre demande.", code="pending_limit")
-    return peer, sent == 0
+    return facts
 
 
 async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
@@ -122,6 +120,7 @@ async def do_send(
     kind, ident = parse_stream(stream)
     mentions: list[int] = []
     first_request_to: int | None = None
+    facts: DmFacts | None = None
     if kind == "room":
         if ident not in conn.rooms:
             raise NotAllowed("Rejoignez d'abord ce salon.", code="not_member")
@@ -129,13 +128,13 @@ async def do_send(
         mentions = await _mentions(rt, ident, text)
     elif kind == "dm":
         _rate_limit(rt, conn, stream)
-        peer, first = await _check_dm_writable(rt, conn, ident)
-        if first:
-            first_request_to = peer
+        facts = await _check_dm_writable(rt, conn, ident)
+        if facts.conv.state == "pending" and facts.sent_while_pending == 0:
+            first_request_to = facts.conv.peer_of(conn.user_id)
     else:
         raise NotAllowed("On ne peut pas écrire dans ce fil.")
     await gate.check_send(rt, conn.user_id, ident if kind == "room" else None)
-    screening = await safety.screen(rt, conn, kind, ident, text)
+    screening = await safety.screen(rt, conn, kind, ident, text, facts)
     action = screening.decision.action
     if action == Action.NUDGE and not confirm:
         raise safety.confirm_needed(screening)
@@ -144,7 +143,7 @@ async def do_send(
         return None
     if media is not None and await safety.is_restricted(rt, conn.user_id):
         raise NotAllowed("Les photos, vidéos et sons ne sont pas disponibles.", code="restricted")
-    sender = await brief(rt, conn.user_id)
+    sender = rt.briefs.get(conn.user_id) or await brief(rt, conn.user_id)
     assert sender is not None
     attached: MediaInfo | None = None
     if media is not None:

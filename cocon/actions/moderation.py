@@ -17,7 +17,6 @@ from cocon.actions.common import brief, notify, publish, to_builtins
 from cocon.errors import BadRequest, Conflict, NotAllowed, NotFound
 from cocon.gateway.connection import Connection
 from cocon.gateway.ratelimit import TokenBucket
-from cocon.moderation import gate
 from cocon.moderation.audit import AuditLog, audit_log_for
 from cocon.moderation.policy import (
     CATEGORIES,
@@ -370,8 +369,8 @@ async def _apply(
     inbox = f"user:{req.user}"
     if req.kind == "delete" and req.stream is not None and req.seq is not None:
         await publish(rt, req.stream, Deleted(stream=req.stream, seq=req.seq))
-    elif req.kind == "mute":
-        gate.forget_mutes(rt, req.user)
+    elif req.kind in ("mute", "restrict"):
+        rt.standing.invalidate()  # the send path reads mutes again
     elif req.kind == "kick" and req.room is not None:
         await publish(
             rt, inbox, Left(room=req.room, reason="kicked"), control=f"unsub room:{req.room}"
@@ -497,7 +496,7 @@ async def do_decide_appeal(
         staff.actor, f"appeal_{status}", f"sanction:{sanction['id']}", reason, {"appeal": appeal_id}
     )
     if not uphold:
-        gate.forget_mutes(rt, int(sanction["user_id"]))
+        rt.standing.invalidate()
     await notify(
         rt,
         int(sanction["user_id"]),

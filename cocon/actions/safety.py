@@ -14,9 +14,8 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from cocon.actions.common import brief, briefs, notify, publish
+from cocon.actions.dm_facts import DmFacts, dm_facts
 from cocon.errors import ClientError, NotAllowed
 from cocon.gateway.connection import Connection
 from cocon.moderation.policy import SYSTEM_REPORTER, priority, statement
@@ -28,12 +27,9 @@ from cocon.safety.policy import Action, Decision, PolicyContext, decide
 from cocon.safety.risk import ConversationRisk
 from cocon.store import moderation as mod_store
 from cocon.store import rooms as room_store
-from cocon.store import social
 from cocon.store import streams as stream_store
-from cocon.store.tables import conversations
 
 RECENT_S = 3 * 86400.0  # "met recently": a conversation younger than this, between non-friends
-RESTRICTED_CACHE_S = 5.0
 MAX_TRACKED = 10_000
 
 # Which report category a safety rule files its case under.
@@ -61,23 +57,9 @@ class Screening:
 
 
 async def is_restricted(rt: Runtime, user_id: int) -> bool:
-    """Has this user an active protective restriction (a revealed minor)? Cached briefly."""
-    desk = rt.safety
-    now = time.monotonic()
-    cached = desk.restricted.get(user_id)
-    if cached is not None and now - cached[0] < RESTRICTED_CACHE_S:
-        return cached[1]
-    async with rt.engine.connect() as db:
-        rows = await mod_store.sanctions_of(db, user_id)
-    t = time.time()
-    value = any(
-        r["kind"] == "restrict" and not r["revoked"] and (r["ends_at"] is None or r["ends_at"] > t)
-        for r in rows
-    )
-    if len(desk.restricted) > 100_000:
-        desk.restricted.clear()
-    desk.restricted[user_id] = (now, value)
-    return value
+    """Has this user an active protective restriction (a revealed minor)?"""
+    standing = await rt.standing.current(rt.engine, rt.settings.mute_cache_s)
+    return standing.is_restricted(user_id)
 
 
 _NOT_WITH_MINORS = "Pour protéger les mineurs, cette conversation privée n'est pas possible."
@@ -127,8 +109,18 @@ async def _risk(rt: Runtime, conv_id: int, stream: str) -> TrackedRisk:
     return tracked
 
 
-async def screen(rt: Runtime, conn: Connection, kind: str, ident: int, text: str) -> Screening:
-    """The policy's decision for this message in this context (no side effect)."""
+async def screen(
+    rt: Runtime,
+    conn: Connection,
+    kind: str,
+    ident: int,
+    text: str,
+    facts: DmFacts | None = None,
+) -> Screening:
+    """The policy's decision for this message in this context (no side effect).
+
+    ``facts``: for a private message, what the send path already knows of the conversation.
+    """
     labels = analyze(text).labels if text else frozenset[str]()
     restricted = await is_restricted(rt, conn.user_id)
     if kind == "room":
@@ -140,16 +132,9 @@ async def screen(rt: Runtime, conn: Connection, kind: str, ident: int, text: str
             sender_declared_age=conn.user.age,
         )
         return Screening(decide(labels, ctx, rt.safety.config), None, None)
-    async with rt.engine.connect() as db:
-        row = (
-            await db.execute(
-                select(
-                    conversations.c.user_lo, conversations.c.user_hi, conversations.c.created_at
-                ).where(conversations.c.id == ident)
-            )
-        ).one()
-        peer = int(row.user_hi if row.user_lo == conn.user_id else row.user_lo)
-        friends = await social.friendship(db, conn.user_id, peer)
+    if facts is None:
+        facts = await dm_facts(rt, conn.user_id, ident)
+    peer = facts.conv.peer_of(conn.user_id)
     tracked = await _risk(rt, ident, f"dm:{ident}")
     me = str(conn.user_id)
     tracked.risk.observe(me, conn.user.age, labels, time.time())
@@ -161,8 +146,7 @@ async def screen(rt: Runtime, conn: Connection, kind: str, ident: int, text: str
         sender_declared_age=conn.user.age,
         recipient_is_minor=await is_restricted(rt, peer),
         recipient_suspected_minor=tracked.risk.recipient_is_minor(me),
-        met_recently=(friends is None or friends.state != "friends")
-        and time.time() - float(row.created_at) < RECENT_S,
+        met_recently=not facts.friends and time.time() - facts.conv.created_at < RECENT_S,
         risk_level=assessed.level,
         risk_score=assessed.score,
     )
@@ -247,7 +231,7 @@ async def _restrict(rt: Runtime, conn: Connection, decision: Decision, case_id: 
             case_id=case_id,
             revoked=False,
         )
-    rt.safety.restricted.pop(conn.user_id, None)
+    rt.standing.invalidate()
     notice = statement(
         "restrict",
         rule,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,38 +96,18 @@ async def record_network(rt: Runtime, user_id: int, ip: str) -> None:
         await store.touch_network(db, user_id, net, time.time())
 
 
-@dataclass
-class _Mutes:
-    fetched: float
-    scopes: list[tuple[int | None, float | None]] = field(default_factory=list)
-
-
-_mute_cache: dict[tuple[int, int], _Mutes] = {}
-
-
-def forget_mutes(rt: Runtime, user_id: int) -> None:
-    _mute_cache.pop((id(rt.engine), user_id), None)
-
-
 async def check_send(rt: Runtime, user_id: int, room_id: int | None) -> None:
     """Refuse a send from a muted user (room mute: that room; global: everywhere).
 
-    The node keeps what it read for ``mute_cache_s`` seconds: the send path stays one dict
-    lookup; a mute decided on another node takes effect here within that delay.
+    The send path stays a dict lookup: see :mod:`cocon.moderation.standing` for how
+    fresh the node's view of mutes is.
     """
-    key = (id(rt.engine), user_id)
-    now = time.monotonic()
-    cached = _mute_cache.get(key)
-    if cached is None or now - cached.fetched > rt.settings.mute_cache_s:
-        async with rt.engine.connect() as db:
-            scopes = await store.active_mutes(db, user_id, time.time())
-        if len(_mute_cache) > 100_000:
-            _mute_cache.clear()
-        cached = _mute_cache[key] = _Mutes(now, scopes)
-    if not cached.scopes:
+    standing = await rt.standing.current(rt.engine, rt.settings.mute_cache_s)
+    scopes = standing.mutes_of(user_id)
+    if not scopes:
         return
     t = time.time()
-    for scope, ends_at in cached.scopes:
+    for scope, ends_at in scopes:
         if ends_at is not None and ends_at <= t:
             continue
         if scope is None or scope == room_id:

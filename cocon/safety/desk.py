@@ -1,7 +1,7 @@
-"""What one node remembers for safety: conversation risks and restrictions (caches only).
+"""What one node remembers for safety: conversation risks and private rooms (caches only).
 
 Nothing here is the source of truth: risks are rebuilt from the stored conversation, and
-restrictions are sanctions in the store; a new node or a restart simply starts cold.
+privacy is a column of the room; a new node or a restart simply starts cold.
 """
 
 from __future__ import annotations
@@ -23,5 +23,4 @@ class TrackedRisk:
 class SafetyDesk:
     config: PolicyConfig = field(default_factory=PolicyConfig)
     risks: OrderedDict[int, TrackedRisk] = field(default_factory=OrderedDict)
-    restricted: dict[int, tuple[float, bool]] = field(default_factory=dict)
     private_rooms: dict[int, bool] = field(default_factory=dict)

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+T = TypeVar("T")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers run beside the writer; FULL makes a commit survive power loss,
+    # not just a crash of the process (the promise: an ack means it is on disk).
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
 
 
 def make_engine(url: str) -> AsyncEngine:
     """An async engine tuned for the database behind ``url``."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, pool_size=4, max_overflow=4)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets readers run beside the writer; FULL makes a commit survive power loss,
-            # not just a crash of the process (the promise: an ack means it is on disk).
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=10000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         normalize_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True
@@ -37,3 +42,47 @@ def normalize_url(url: str) -> str:
     if url.startswith("postgres://"):
         return "postgresql+asyncpg://" + url[len("postgres://") :]
     return url
+
+
+class Transactions:
+    """Runs a synchronous store function inside one transaction, as one unit of work.
+
+    With SQLite, the function runs on a plain (pysqlite) engine of the same file in one
+    worker thread: a whole batch costs one hand-off to that thread, where through aiosqlite
+    every statement is a hand-off of its own (and a wake-up of the event loop). With
+    PostgreSQL, it runs through the async engine's ``run_sync`` (each statement is a round
+    trip to the server either way).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sync: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        url = engine.url
+        if url.get_backend_name() == "sqlite":
+            self._sync = create_engine(
+                url.set(drivername="sqlite+pysqlite"),
+                pool_size=1,
+                max_overflow=0,
+                connect_args={"check_same_thread": False},
+            )
+            event.listen(self._sync, "connect", _sqlite_pragmas)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="cocon-store")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._sync is None or self._thread is None:
+            async with self._engine.begin() as conn:
+                return await conn.run_sync(fn, *args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._in_thread, fn, args)
+
+    def _in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self._sync is not None
+        with self._sync.begin() as conn:
+            return fn(conn, *args)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+        if self._sync is not None:
+            self._sync.dispose()

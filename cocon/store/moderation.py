@@ -418,15 +418,16 @@ async def active_ban(
     return None
 
 
-async def active_mutes(
-    db: AsyncConnection, user_id: int, now: float
-) -> list[tuple[int | None, float | None]]:
+async def active_restraints(
+    db: AsyncConnection, now: float
+) -> list[tuple[int, str, int | None, float | None]]:
+    """Every active mute and restriction: (user, kind, room or None, end or None)."""
     rows = await db.execute(
-        select(sanctions.c.room_id, sanctions.c.ends_at).where(
-            sanctions.c.user_id == user_id, sanctions.c.kind == "mute", _active(now)
-        )
+        select(
+            sanctions.c.user_id, sanctions.c.kind, sanctions.c.room_id, sanctions.c.ends_at
+        ).where(sanctions.c.kind.in_(("mute", "restrict")), _active(now))
     )
-    return [(r.room_id, r.ends_at) for r in rows]
+    return [(int(r.user_id), str(r.kind), r.room_id, r.ends_at) for r in rows]
 
 
 async def sanctions_of(db: AsyncConnection, user_id: int) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ class ConversationRow:
     user_hi: int
     requested_by: int
     state: str
+    created_at: float = 0.0
 
     @property
     def stream(self) -> str:
@@ -42,6 +43,7 @@ def _conv(row: object) -> ConversationRow:
         user_hi=int(m["user_hi"]),
         requested_by=int(m["requested_by"]),
         state=m["state"],
+        created_at=float(m["created_at"]),
     )
 
 

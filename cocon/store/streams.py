@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.errors import NotFound
+from cocon.store.engine import Transactions
 from cocon.store.tables import entries, streams
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,8 @@ async def read_before(
 class Appender:
     """Group commit of stream appends; ``append`` returns once the entry is durable."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, transactions: Transactions) -> None:
+        self._transactions = transactions
         self._queue: list[tuple[AppendRequest, asyncio.Future[Appended]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -187,15 +188,35 @@ class Appender:
                 fut.set_result(result)
 
     async def _write(self, requests: Sequence[AppendRequest]) -> list[Appended | Exception]:
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(write_batch, requests)
+        return await self._transactions.run(write_batch, requests)
+
+
+_insert_sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """One executemany with the statement compiled once per dialect: SQLAlchemy's per-row
+    parameter processing of ``execute(insert(...), rows)`` was most of a batch's cost."""
+    name = conn.dialect.name
+    if name not in _insert_sql:
+        compiled = insert(entries).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        order = (
+            tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        )
+        _insert_sql[name] = (compiled.string, order)
+    sql, order = _insert_sql[name]
+    if order is None:
+        conn.exec_driver_sql(sql, rows)
+    else:
+        conn.exec_driver_sql(sql, [tuple(row[k] for k in order) for row in rows])
 
 
 def write_batch(conn: Connection, requests: Sequence[AppendRequest]) -> list[Appended | Exception]:
     """Assign seqs and insert, inside the caller's transaction; idempotent per (sender, cid).
 
-    Synchronous on purpose: the appender runs it in one ``run_sync`` call, so a whole batch
-    costs one hop to the database driver's thread instead of one per statement.
+    Synchronous on purpose: the appender runs it as one unit of work
+    (:class:`cocon.store.engine.Transactions`): with SQLite a whole batch costs one hop to
+    the store's thread instead of one per statement.
     """
     keys = {(r.sender_id, r.cid) for r in requests if r.cid is not None and r.sender_id is not None}
     known: dict[tuple[int | None, str | None], tuple[str, int, float]] = {}
@@ -252,7 +273,7 @@ def write_batch(conn: Connection, requests: Sequence[AppendRequest]) -> list[App
             )
             results[i] = Appended(stream_id, seq, epoch, r.ts, duplicate=False)
     if rows_to_insert:
-        conn.execute(insert(entries), rows_to_insert)
+        _insert_entries(conn, rows_to_insert)
     for i, r in enumerate(requests):
         if results[i] is not None:
             continue
