@@ -11,6 +11,7 @@ from cocon.domain.postal import PostalCodeError, departement_from_postal
 from cocon.domain.pseudo import PseudoError, normalize_pseudo, pseudo_key
 from cocon.domain.tokens import new_token, token_id
 from cocon.errors import BadRequest, ClientError, Conflict, NotAllowed
+from cocon.moderation import gate
 from cocon.runtime import Runtime
 from cocon.safety.policy import Action, check_name
 from cocon.store import identities, social
@@ -75,6 +76,7 @@ UNDERAGE_MESSAGE = (
 async def do_enter(
     rt: Runtime,
     device_token: str | None,
+    ip: str,
     pseudo: object,
     gender: object,
     age: object,
@@ -85,21 +87,28 @@ async def do_enter(
     device_token = device_token or new_token()
     device_id = token_id(device_token)
     t = now()
+    minor = isinstance(age, int) and not isinstance(age, bool) and 0 <= age < AGE_MIN
+    invalid: ClientError | None = None
+    clean, g, a, dep = "", "", 0, ""
+    if not minor:
+        try:
+            clean, g, a, dep = _validate(pseudo, gender, age, postal_code)
+        except ClientError as exc:
+            invalid = exc
+    key = pseudo_key(clean) if invalid is None and not minor else ""
+    net = gate.net_key(rt, ip)
+    # One transaction: a connect's writes cost one commit (one fsync with SQLite).
     async with rt.engine.begin() as db:
         until = await identities.device_underage_until(db, device_id)
         if until is not None and until > t:
             return None, device_token, Underage(UNDERAGE_MESSAGE)
-        if isinstance(age, int) and not isinstance(age, bool) and 0 <= age < AGE_MIN:
+        if minor:
             await identities.mark_underage(
                 db, device_id, t + rt.settings.minor_block_hours * 3600, t
             )
             return None, device_token, Underage(UNDERAGE_MESSAGE)
-    try:
-        clean, g, a, dep = _validate(pseudo, gender, age, postal_code)
-    except ClientError as exc:
-        return None, device_token, exc
-    key = pseudo_key(clean)
-    async with rt.engine.begin() as db:
+        if invalid is not None:
+            return None, device_token, invalid
         holder = await identities.pseudo_holder(db, key)
         if holder is not None and holder[1] > t:
             return (
@@ -134,6 +143,8 @@ async def do_enter(
         await identities.create_session(
             db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
         )
+        if net is not None:
+            await gate.record_network(rt, db, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token), device_token, None
 
@@ -160,7 +171,7 @@ async def do_register(rt: Runtime, user: UserRow, password: object) -> UserRow:
 
 
 async def do_login(
-    rt: Runtime, device_token: str | None, pseudo: object, password: object
+    rt: Runtime, device_token: str | None, ip: str, pseudo: object, password: object
 ) -> Entered:
     if not isinstance(pseudo, str) or not isinstance(password, str):
         raise BadRequest("Pseudo et mot de passe requis.", field="pseudo")
@@ -181,12 +192,15 @@ async def do_login(
     device_id = token_id(device_token)
     t = now()
     token = new_token()
+    net = gate.net_key(rt, ip)
     async with rt.engine.begin() as db:
         await identities.ensure_device(db, device_id, t)
         await identities.create_session(
             db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
         )
         await identities.set_hold(db, user.id, FAR_FUTURE)
+        if net is not None:
+            await gate.record_network(rt, db, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token)
 

@@ -115,7 +115,6 @@ class Api:
             raise RateLimited(wait)
 
     async def _entered(self, request: web.Request, entered: entry.Entered) -> web.Response:
-        await gate.record_network(self.rt, entered.user.id, self._client_ip(request))
         resp = web.json_response(
             {"user": to_builtins(brief_of(entered.user)), "token": entered.session_token}
         )
@@ -144,6 +143,7 @@ class Api:
         entered, device, refusal = await entry.do_enter(
             self.rt,
             request.cookies.get(DEVICE_COOKIE),
+            self._client_ip(request),
             body.get("pseudo"),
             body.get("gender"),
             body.get("age"),
@@ -200,6 +200,7 @@ class Api:
             entered = await entry.do_login(
                 self.rt,
                 request.cookies.get(DEVICE_COOKIE),
+                self._client_ip(request),
                 body.get("pseudo"),
                 body.get("password"),
             )

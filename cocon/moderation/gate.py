@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from cocon.domain.tokens import keyed_hash, token_id
 from cocon.errors import ClientError, NotAllowed
 from cocon.moderation.policy import network_of
@@ -72,28 +74,39 @@ async def check_hello(rt: Runtime, user: UserRow, ip: str) -> Banned | None:
     net = net_key(rt, ip)
     t = time.time()
     devices = [user.device_id] if user.device_id else []
-    async with rt.engine.begin() as db:
-        if net is not None:
-            await store.touch_network(db, user.id, net, t)
+    async with rt.engine.connect() as db:
+        if net is not None and not _recorded_recently(rt, user.id, net, t):
+            await record_network(rt, db, user.id, net, t)
         found = await store.active_ban(db, user.id, devices, [net] if net else [], t)
-        if found is None:
-            return None
-        ban, matched = found
-        if matched == "net":
+        refusal = None if found is None else _refusal(found[0])
+        if found is not None and found[1] == "net":
             created = await store.user_created_at(db, user.id)
-            if created is not None and created < ban["starts_at"]:
-                return None
-        if matched != "user":
-            await store.add_evasion(db, ban["id"], user.id, "hello", matched, t)
-    return _refusal(ban)
+            if created is not None and created < found[0]["starts_at"]:
+                refusal = None
+        if refusal is not None and found is not None and found[1] != "user":
+            await store.add_evasion(db, found[0]["id"], user.id, "hello", found[1], t)
+        await db.commit()
+    return refusal
 
 
-async def record_network(rt: Runtime, user_id: int, ip: str) -> None:
-    net = net_key(rt, ip)
-    if net is None:
-        return
-    async with rt.engine.begin() as db:
-        await store.touch_network(db, user_id, net, time.time())
+NETWORK_TOUCH_S = 600.0  # a connected user's network is written again after this long
+
+
+def _recorded_recently(rt: Runtime, user_id: int, net: str, t: float) -> bool:
+    seen = rt.networks_seen.get((user_id, net))
+    return seen is not None and t - seen < NETWORK_TOUCH_S
+
+
+async def record_network(
+    rt: Runtime, db: AsyncConnection, user_id: int, net: str, t: float
+) -> None:
+    """Write, in the caller's transaction, where ``user_id`` connects from (so that a ban of
+    the network finds the pseudos behind it); the node remembers it for a while."""
+    await store.touch_network(db, user_id, net, t)
+    seen = rt.networks_seen
+    if len(seen) > 100_000:
+        seen.clear()
+    seen[(user_id, net)] = t
 
 
 async def check_send(rt: Runtime, user_id: int, room_id: int | None) -> None:
