@@ -75,6 +75,11 @@ async def access_room_as_owner(conn: AsyncConnection, user_id: int, room_id: int
     return room
 
 
+async def access_room_as_staff(conn: AsyncConnection, room_id: int) -> RoomRow:
+    """Any open room, public or private, for moderation (the caller checked the role)."""
+    return await _open_room(conn, room_id)
+
+
 async def access_conversation(conn: AsyncConnection, user_id: int, conv_id: int) -> ConversationRow:
     """A conversation the user takes part in (pending ones only for the requester)."""
     conv = await social.conversation(conn, conv_id)

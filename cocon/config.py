@@ -95,6 +95,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     turn_ttl_s: int = 3600  # lifetime of a call's TURN credential (at most an hour)
     calls_direct: bool = False  # no TURN: calls anyway, peers see each other's address
     call_ring_timeout_s: float = 45.0  # an unanswered invite ends after this
+    cams_public: bool = True  # public rooms allow webcams (private rooms: their owner decides)
+    cam_viewers_max: int = 8  # approved viewers of one room cam at a time
     janus_url: str = ""  # Janus HTTP API, private (http://127.0.0.1:8088/janus); empty: no voice
     janus_ws_url: str = ""  # Janus WebSocket transport as browsers reach it (wss://host/janus)
     janus_secret: str = ""  # AudioBridge admin_key; room secrets are derived from it
@@ -137,6 +139,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 "turn_urls is required when turn_secret is set",
             ),
             (self.call_ring_timeout_s > 0, "call_ring_timeout_s must be positive"),
+            (1 <= self.cam_viewers_max <= 50, "cam_viewers_max must be in 1..50"),
             (
                 not self.janus_url or bool(self.janus_secret and self.janus_ws_url),
                 "janus_secret and janus_ws_url are required when janus_url is set",
@@ -162,7 +165,7 @@ _LIST_FIELDS = {"public_rooms", "allowed_origins", "turn_urls"}
 
 # COCON_* variables that are not settings: the config file's path, the scripts' virtualenv,
 # and the test suite's own switches. Any other unknown COCON_* is a typo and an error.
-_OTHER_VARIABLES = {"COCON_CONFIG", "COCON_VENV", "COCON_VOICE_E2E"}
+_OTHER_VARIABLES = {"COCON_CONFIG", "COCON_VENV"}
 
 
 def _not_a_setting(key: str) -> bool:

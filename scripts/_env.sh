@@ -54,9 +54,11 @@ ensure_node_test_deps() {
 }
 
 ensure_rtc_tools() {
-  # Calls: coturn (TURN relay) for the call tests; Janus (voice rooms) from Debian too.
+  # Calls: coturn (TURN relay) for the call tests; Janus (voice rooms) from Debian too, and
+  # iproute2 (`ip netns`): the voice tests run Janus in a network namespace of their own.
   local missing=()
   [ -x /usr/bin/turnserver ] || missing+=(coturn)
   [ -x /usr/bin/janus ] || missing+=(janus)
+  command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }

@@ -32,6 +32,7 @@ from cocon.protocol.events import (
 )
 from cocon.rtc import sdp as sdp_screen
 from cocon.rtc.calls import ACTIVE, ENDED, RINGING, Call, CallBook, book_for, new_call_id
+from cocon.rtc.cams import book_for as cam_book
 from cocon.rtc.turn import turn_credential
 from cocon.runtime import Runtime
 from cocon.store import social
@@ -214,7 +215,8 @@ async def do_answer(
     await _tell(rt, call, call.callee)
 
 
-def _screen_sdp(rt: Runtime, desc: SessionDescription) -> SessionDescription:
+def screen_description(rt: Runtime, desc: SessionDescription) -> SessionDescription:
+    """The SDP to forward (relay candidates only, addresses neutralized), or BadRequest."""
     if desc.type not in ("offer", "answer") or len(desc.sdp) > SDP_MAX:
         raise BadRequest("SDP invalide.", field="sdp")
     if calls_mode(rt) == "direct":
@@ -225,7 +227,22 @@ def _screen_sdp(rt: Runtime, desc: SessionDescription) -> SessionDescription:
     return SessionDescription(type=desc.type, sdp=text)
 
 
-def _screen_candidate(rt: Runtime, cand: IceCandidate) -> IceCandidate | None:
+def screen_signal(
+    rt: Runtime, desc: SessionDescription | None, cand: IceCandidate | None
+) -> tuple[SessionDescription | None, IceCandidate | None] | None:
+    """One signalling message (an SDP or a candidate) as it may be forwarded, or None when
+    it is dropped (a candidate that is not relayed); BadRequest if malformed."""
+    if (desc is None) == (cand is None):
+        raise BadRequest("sdp ou candidate, l'un des deux.", field="sdp")
+    if desc is not None:
+        return screen_description(rt, desc), None
+    assert cand is not None
+    out = screen_candidate(rt, cand)
+    return None if out is None else (None, out)
+
+
+def screen_candidate(rt: Runtime, cand: IceCandidate) -> IceCandidate | None:
+    """The candidate to forward, or None to drop it (not relayed: its address would leak)."""
     if len(cand.candidate) > CANDIDATE_MAX:
         raise BadRequest("Candidat ICE invalide.", field="candidate")
     if calls_mode(rt) == "direct" or cand.candidate == "":  # "" = end of candidates
@@ -255,13 +272,10 @@ async def do_signal(
     own = call.conn_of(conn.user_id)
     if own is not None and own is not conn:
         raise NotAllowed("Cet appel a lieu dans un autre onglet.", field="call")
-    if (desc is None) == (cand is None):
-        raise BadRequest("sdp ou candidate, l'un des deux.", field="sdp")
-    out_desc = _screen_sdp(rt, desc) if desc is not None else None
-    out_cand = _screen_candidate(rt, cand) if cand is not None else None
-    if cand is not None and out_cand is None:
+    screened = screen_signal(rt, desc, cand)
+    if screened is None:
         return  # dropped: not a relayed candidate (its address would leak)
-    event = CallSignalEvent(call=call.id, sdp=out_desc, candidate=out_cand)
+    event = CallSignalEvent(call=call.id, sdp=screened[0], candidate=screened[1])
     await publish(rt, f"user:{call.peer_of(conn.user_id)}", event)
 
 
@@ -298,15 +312,19 @@ async def frame_evidence(
         raise BadRequest("La capture d'un appel doit être une image.", field="media")
     await media_actions.attached(rt, media_id, 1)
     known = book_for(rt).recently_called(reporter, accused)
+    # Or the room cam of ``accused`` that the reporter watched (the same kind of frame).
+    watched = cam_book(rt).recently_watched(reporter, accused) if known is None else None
+    what = "d'une cam de salon" if watched is not None else "d'un appel"
     return [
         {
             "stream": stream,
             "seq": 1,
             "sender": accused,
-            "text": "[image fixe d'un appel, capturée par la personne qui signale]",
+            "text": f"[image fixe {what}, capturée par la personne qui signale]",
             "ts": time.time(),
             "kind": "call_frame",
             "media": media_id,
             "call": known.id if known is not None else None,
+            "cam_view": watched.id if watched is not None else None,
         }
     ]

@@ -6,6 +6,8 @@ import asyncio
 import unicodedata
 
 from cocon.access import access_room, access_room_as_owner, access_room_to_join
+from cocon.actions import cams as cam_actions
+from cocon.actions import voice as voice_actions
 from cocon.actions.common import (
     brief,
     briefs,
@@ -29,6 +31,7 @@ from cocon.protocol.events import (
     RoomUpdated,
     UserBrief,
 )
+from cocon.rtc.cams import book_for as cam_book
 from cocon.runtime import Runtime
 from cocon.safety.policy import Action, check_name
 from cocon.store import rooms as room_store
@@ -48,6 +51,7 @@ def room_info(room: RoomRow, count: int) -> RoomInfo:
         has_password=room.password_hash is not None,
         count=count,
         owner=room.owner_id,
+        cams=room.cams,
     )
 
 
@@ -98,6 +102,12 @@ async def member_list(rt: Runtime, room_id: int) -> tuple[int, list[UserBrief]]:
 async def announce(rt: Runtime, room_id: int, user_id: int, joined: bool) -> None:
     """Tracker callback: tell the room someone came or went (small rooms only: a big
     room's comings and goings would drown it; its member count is pushed instead)."""
+    await _announce_presence(rt, room_id, user_id, joined)
+    if not joined:  # no cam of theirs is live there any more (even if their node died)
+        await cam_actions.presence_left(rt, room_id, user_id)
+
+
+async def _announce_presence(rt: Runtime, room_id: int, user_id: int, joined: bool) -> None:
     count = (await rt.presence.counts([room_id])).get(room_id, 0)
     if count > rt.settings.presence_events_max:
         return
@@ -136,6 +146,7 @@ async def do_join(
             )
         history = await entry_events(rt, entries, conn.blocked)
         count, members = await member_list(rt, room.id)
+        cams = await cam_actions.room_cams(rt, room.id, conn.blocked) if room.cams else []
         conn.send(
             Joined(
                 room=room_info(room, count),
@@ -144,6 +155,7 @@ async def do_join(
                 last_seq=pos[1],
                 members=members,
                 history=[h for h in history if isinstance(h, Message)],
+                cams=cams,
                 ref=ref,
             )
         )
@@ -158,6 +170,8 @@ async def leave_room(rt: Runtime, tracker: Tracker, conn: Connection, room_id: i
     if room_id not in conn.rooms:
         return False
     conn.rooms.discard(room_id)
+    await cam_actions.left_room(rt, cam_book(rt), conn, room_id)
+    await voice_actions.left_room(rt, conn, room_id)
     await rt.hub.unsubscribe(conn, f"room:{room_id}")
     await tracker.exit(room_id, conn.user_id, grace=False)
     return True
@@ -206,8 +220,11 @@ async def do_set_room(
     topic: str | None,
     password: str | None,
     ref: str | None = None,
+    cams: bool | None = None,
 ) -> None:
     values: dict[str, object] = {}
+    if cams is not None:
+        values["cams"] = cams
     if topic is not None:
         values["topic"] = _clean_line(topic, "topic", 0, TOPIC_MAX)
     if password is not None:
@@ -218,6 +235,8 @@ async def do_set_room(
         room = await access_room_as_owner(db, conn.user_id, room_id)
         if values:
             room = await room_store.update_room(db, room.id, **values)
+    if cams is False:
+        await cam_actions.cams_disabled(rt, room.id)
     await _room_changed(rt, room, ref, conn)
 
 

@@ -11,7 +11,8 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from cocon.actions import calls as call_actions
-from cocon.actions import entry, messages, private, rooms, social
+from cocon.actions import cams as cam_actions
+from cocon.actions import entry, messages, private, rooms, social, voice_mute
 from cocon.actions import moderation as moderation_actions
 from cocon.actions import voice as voice_actions
 from cocon.actions.common import brief_of
@@ -24,6 +25,7 @@ from cocon.moderation import gate
 from cocon.protocol import commands as c
 from cocon.protocol.events import Error, Pong, Rooms, Welcome, encode
 from cocon.rtc.calls import book_for
+from cocon.rtc.cams import book_for as cam_book
 from cocon.runtime import Runtime
 from cocon.store import social as social_store
 from cocon.store import streams as stream_store
@@ -212,6 +214,10 @@ class Gateway:
             except Exception:
                 log.warning("could not end the calls of %s", conn.user_id, exc_info=True)
             try:
+                await cam_actions.connection_closed(rt, cam_book(rt), conn)
+            except Exception:
+                log.warning("could not end the cams of %s", conn.user_id, exc_info=True)
+            try:
                 await voice_actions.connection_closed(rt, conn)
             except Exception:
                 log.warning("could not end the voice of %s", conn.user_id, exc_info=True)
@@ -328,7 +334,7 @@ class Gateway:
                 rt, tr, conn, cmd.name, cmd.topic, cmd.password, cmd.ref
             ),
             c.SetRoom: lambda conn, cmd: rooms.do_set_room(
-                rt, conn, cmd.room, cmd.topic, cmd.password, cmd.ref
+                rt, conn, cmd.room, cmd.topic, cmd.password, cmd.ref, cmd.cams
             ),
             c.Invite: lambda conn, cmd: rooms.do_invite(rt, conn, cmd.room, cmd.user, cmd.ref),
             c.Kick: lambda conn, cmd: rooms.do_kick(rt, conn, cmd.room, cmd.user, cmd.ref),
@@ -374,9 +380,31 @@ class Gateway:
                 rt, book_for(rt), conn, cmd.call, cmd.ref
             ),
             c.VoiceJoin: lambda conn, cmd: voice_actions.do_join(rt, conn, cmd.room, cmd.ref),
+            c.VoiceAttach: lambda conn, cmd: voice_actions.do_attach(
+                rt, conn, cmd.room, cmd.session, cmd.handle, cmd.ref
+            ),
             c.VoiceLeave: lambda conn, cmd: voice_actions.do_leave(rt, conn, cmd.room, cmd.ref),
-            c.VoiceMute: lambda conn, cmd: voice_actions.do_mute(
-                rt, conn, cmd.room, cmd.user, cmd.ref
+            c.VoiceMute: lambda conn, cmd: voice_mute.do_mute_command(
+                rt, conn, cmd.room, cmd.user, cmd.muted, cmd.ref
+            ),
+            c.CamStart: lambda conn, cmd: cam_actions.do_start(
+                rt, cam_book(rt), conn, cmd.room, cmd.friends_only, cmd.ref
+            ),
+            c.CamStop: lambda conn, cmd: cam_actions.do_stop(
+                rt, cam_book(rt), conn, cmd.room, cmd.ref
+            ),
+            c.ListCams: lambda conn, cmd: cam_actions.do_list(rt, conn, cmd.room, cmd.ref),
+            c.CamAsk: lambda conn, cmd: cam_actions.do_ask(
+                rt, cam_book(rt), conn, cmd.room, cmd.user, cmd.ref
+            ),
+            c.CamAnswer: lambda conn, cmd: cam_actions.do_answer(
+                rt, cam_book(rt), conn, cmd.view, cmd.accept, cmd.ref
+            ),
+            c.CamSignal: lambda conn, cmd: cam_actions.do_signal(
+                rt, cam_book(rt), conn, cmd.view, cmd.sdp, cmd.candidate
+            ),
+            c.CamClose: lambda conn, cmd: cam_actions.do_close(
+                rt, cam_book(rt), conn, cmd.view, cmd.ref
             ),
         }
 

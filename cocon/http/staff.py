@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cocon.actions import entry
+from cocon.actions import entry, voice_mute
 from cocon.actions import moderation as actions
 from cocon.errors import ClientError, RateLimited
 from cocon.gateway.ratelimit import TokenBucket
@@ -63,6 +63,8 @@ class StaffApi:
             web.get("/staff/api/evasions", self.wrap(self.evasions)),
             web.get("/staff/api/audit/verify", self.wrap(self.audit_verify, Role.ADMIN)),
             web.get("/staff/api/transparency", self.wrap(self.transparency)),
+            web.get("/staff/api/voice/{room:\\d+}", self.wrap(self.voice_room)),
+            web.post("/staff/api/voice/mute", self.wrap(self.mute_in_voice)),
         ]
 
     async def _json(self, request: web.Request) -> dict[str, Any]:
@@ -213,6 +215,29 @@ class StaffApi:
         except ValueError as exc:
             raise ClientError("from/to : secondes depuis 1970.") from exc
         return await transparency.report(self.rt.engine, start, end)
+
+    async def voice_room(self, request: web.Request, who: Staff) -> Any:
+        room = int(request.match_info["room"])
+        if room >= 2**31:
+            raise ClientError("Ce salon n'existe pas.", code="not_found")
+        return await voice_mute.voice_room(self.rt, who, room)
+
+    async def mute_in_voice(self, request: web.Request, who: Staff) -> Any:
+        """``{room, user, muted, rule, reason}``: the same action as the chat's ``voice_mute``."""
+        body = await self._json(request)
+        room, user, muted = body.get("room"), body.get("user"), body.get("muted", True)
+        rule, reason = body.get("rule", ""), body.get("reason", "")
+        for name, value in (("room", room), ("user", user)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+                raise ClientError(f"{name} : un numéro est attendu.", field=name)
+        if not isinstance(muted, bool):
+            raise ClientError("muted : true ou false.", field="muted")
+        for name, value in (("rule", rule), ("reason", reason)):
+            if not isinstance(value, str):
+                raise ClientError(f"{name} : du texte est attendu.", field=name)
+        assert isinstance(room, int) and isinstance(user, int) and isinstance(rule, str)
+        assert isinstance(reason, str)
+        return await voice_mute.do_mute(self.rt, who, room, user, muted, rule, reason)
 
     async def user_appeal(self, request: web.Request) -> web.Response:
         """For a banned person: their session cookie, or their device cookie, identifies them."""

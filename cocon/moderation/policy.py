@@ -42,6 +42,7 @@ SANCTION_LABELS: Mapping[str, str] = {
     "kick": "exclusion",
     "ban": "bannissement",
     "restrict": "restriction de protection des mineurs",
+    "voice_mute": "micro coupé dans un salon vocal",  # cocon/actions/voice.py
 }
 EVIDENCE_BEFORE = 10  # messages kept before the reported one
 SYSTEM_REPORTER = 0  # the reporter id of cases Cocon opens itself (automated detection)

@@ -54,11 +54,12 @@ class CreateRoom(_Cmd, tag="create_room"):
 
 
 class SetRoom(_Cmd, tag="set_room"):
-    """Owner: change the topic and/or password ("" removes the password)."""
+    """Owner: change the topic, password ("" removes it) and/or whether webcams are allowed."""
 
     room: int
     topic: str | None = None
     password: str | None = None
+    cams: bool | None = None
 
 
 class Invite(_Cmd, tag="invite"):
@@ -176,15 +177,68 @@ class VoiceJoin(_Cmd, tag="voice_join"):
     room: int
 
 
+class VoiceAttach(_Cmd, tag="voice_attach"):
+    """After ``voice_join``: Cocon makes your AudioBridge handle (on your own Janus session)
+    join the voice room, with the id and display it chose."""
+
+    room: int
+    session: int
+    handle: int
+
+
 class VoiceLeave(_Cmd, tag="voice_leave"):
     room: int
 
 
 class VoiceMute(_Cmd, tag="voice_mute"):
-    """The room's owner mutes someone in its voice room."""
+    """The room's owner mutes (or unmutes) someone in its voice room."""
 
     room: int
     user: int
+    muted: bool = True
+
+
+class CamStart(_Cmd, tag="cam_start"):
+    """Publish your webcam in a room that allows it (again: change ``friends_only``)."""
+
+    room: int
+    friends_only: bool = False
+
+
+class CamStop(_Cmd, tag="cam_stop"):
+    room: int
+
+
+class ListCams(_Cmd, tag="cams"):
+    room: int
+
+
+class CamAsk(_Cmd, tag="cam_ask"):
+    """Ask the publisher of a room cam to let you watch it."""
+
+    room: int
+    user: int
+
+
+class CamAnswer(_Cmd, tag="cam_answer"):
+    """The publisher lets a viewer in, or not."""
+
+    view: str
+    accept: bool
+
+
+class CamSignal(_Cmd, tag="cam_signal"):
+    """WebRTC signalling of an approved view: an SDP offer/answer or an ICE candidate."""
+
+    view: str
+    sdp: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class CamClose(_Cmd, tag="cam_close"):
+    """End a view: the publisher revokes a viewer, or a viewer stops watching."""
+
+    view: str
 
 
 class Appeal(_Cmd, tag="appeal"):
@@ -225,8 +279,16 @@ Command = (
     | CallSignal
     | CallHangup
     | VoiceJoin
+    | VoiceAttach
     | VoiceLeave
     | VoiceMute
+    | CamStart
+    | CamStop
+    | ListCams
+    | CamAsk
+    | CamAnswer
+    | CamSignal
+    | CamClose
 )
 
 decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)

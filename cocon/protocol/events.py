@@ -24,6 +24,7 @@ class RoomInfo(msgspec.Struct, kw_only=True):
     has_password: bool
     count: int
     owner: int | None = None
+    cams: bool = False  # webcams allowed in this room (room cams)
 
 
 class ConversationInfo(msgspec.Struct, kw_only=True):
@@ -40,6 +41,14 @@ class FriendInfo(msgspec.Struct, kw_only=True):
     user: UserBrief
     state: str  # "friends" | "requested" (by me) | "incoming"
     online: bool
+
+
+class CamInfo(msgspec.Struct, kw_only=True):
+    """A live webcam in a room: ask its publisher to watch it (``cam_ask``)."""
+
+    user: UserBrief
+    friends_only: bool = False  # friends are let in at once, others refused
+    since: float
 
 
 class MediaInfo(msgspec.Struct, kw_only=True):
@@ -200,6 +209,7 @@ class Joined(_Ev, tag="joined"):
     last_seq: int
     members: list[UserBrief]
     history: list[Message]
+    cams: list[CamInfo] = []  # the room's live webcams (rooms that allow them)
     ref: str | None = None
 
 
@@ -312,17 +322,81 @@ class CallSignalEvent(_Ev, tag="call_signal"):
 
 
 class VoiceEvent(_Ev, tag="voice"):
-    """Answer to ``voice_join``: how to join the room's Janus AudioBridge room."""
+    """Answer to ``voice_join``: where Janus is, and who you will be in the AudioBridge room
+    once ``voice_attach`` made your handle join it."""
 
     room: int
     janus: str  # Janus WebSocket URL
     janus_room: int
-    token: str  # for the AudioBridge join (valid until voice_leave)
-    id: int  # your participant id in the AudioBridge room (your user id)
+    id: int  # your participant id in the AudioBridge room (chosen by the server)
     display: str
     ice_servers: list[IceServer] = []
     owner: bool = False  # you may mute others (voice_mute)
+    muted: bool = False  # a moderator muted you in this voice room: you join muted
     ref: str | None = None
+
+
+class VoiceMuted(_Ev, tag="voice_muted"):
+    """You were muted (or unmuted) in a voice room, by its owner or by moderation (then you
+    cannot unmute yourself: the server mutes you again)."""
+
+    room: int
+    muted: bool
+    by: str  # "owner" | "moderation"
+    ref: str | None = None
+
+
+class VoiceEnded(_Ev, tag="voice_ended"):
+    """The server ended your voice connection: ``left`` (you are no longer in the chat
+    room), ``replaced`` (you joined from another tab), ``renamed`` (your browser changed
+    the name Cocon gave you) or ``gone`` (Janus lost you)."""
+
+    room: int
+    reason: str
+    ref: str | None = None
+
+
+class CamUpdate(_Ev, tag="cam"):
+    """A webcam of the room went live or changed (``cam``), or stopped (``cam: null``)."""
+
+    room: int
+    user: int
+    cam: CamInfo | None
+    ref: str | None = None
+
+
+class CamList(_Ev, tag="cams"):
+    """The live webcams of a room (answer to ``cams``)."""
+
+    room: int
+    cams: list[CamInfo]
+    viewers_max: int
+    ref: str | None = None
+
+
+class CamViewEvent(_Ev, tag="cam_view"):
+    """One viewer of one room cam: "pending" (asked), "active" (approved), "ended"."""
+
+    view: str
+    state: str  # "pending" | "active" | "ended"
+    role: str  # "publisher" | "viewer": yours
+    room: int
+    peer: UserBrief  # the viewer (for the publisher) or the publisher (for the viewer)
+    friend: bool = False  # the peer is a friend (a stranger's camera starts blurred)
+    ice_servers: list[IceServer] = []
+    direct: bool = False  # no TURN: your address is visible to the other side
+    # ended: "declined" | "revoked" | "stopped" | "left" | "gone" | "ended" | "full"
+    # | "blocked" | "cams_off"
+    reason: str | None = None
+    ref: str | None = None
+
+
+class CamSignalEvent(_Ev, tag="cam_signal"):
+    """SDP or an ICE candidate from the other side of an approved view (screened)."""
+
+    view: str
+    sdp: SessionDescription | None = None
+    candidate: IceCandidate | None = None
 
 
 Event = (
@@ -356,6 +430,12 @@ Event = (
     | CallEvent
     | CallSignalEvent
     | VoiceEvent
+    | VoiceMuted
+    | VoiceEnded
+    | CamUpdate
+    | CamList
+    | CamViewEvent
+    | CamSignalEvent
 )
 
 _encoder = msgspec.json.Encoder()

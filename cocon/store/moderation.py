@@ -430,6 +430,21 @@ async def active_restraints(
     return [(int(r.user_id), str(r.kind), r.room_id, r.ends_at) for r in rows]
 
 
+async def active_voice_mutes(
+    db: AsyncConnection, user_id: int, room_id: int, now: float
+) -> list[int]:
+    """The ids of the moderators' mutes that hold ``user_id`` silent in a voice room."""
+    rows = await db.execute(
+        select(sanctions.c.id).where(
+            sanctions.c.user_id == user_id,
+            sanctions.c.kind == "voice_mute",
+            sanctions.c.room_id == room_id,
+            _active(now),
+        )
+    )
+    return [int(r.id) for r in rows]
+
+
 async def sanctions_of(db: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
     rows = await db.execute(
         select(sanctions).where(sanctions.c.user_id == user_id).order_by(sanctions.c.id)

@@ -20,6 +20,7 @@ class RoomRow:
     owner_id: int | None
     password_hash: str | None
     closed: bool
+    cams: bool = False  # webcams allowed (room cams)
 
     @property
     def stream(self) -> str:
@@ -36,6 +37,7 @@ def _room(row: object) -> RoomRow:
         owner_id=m["owner_id"],
         password_hash=m["password_hash"],
         closed=bool(m["closed"]),
+        cams=bool(m["cams"]),
     )
 
 

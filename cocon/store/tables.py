@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -97,6 +98,22 @@ rooms = Table(
     Column("password_hash", String(200), nullable=True),
     Column("created_at", Float, nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
+    # Webcams allowed (private rooms: the owner's choice; public rooms: COCON_CAMS_PUBLIC).
+    Column("cams", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# The live webcams of rooms (one per user and room), shared by every node; the viewers of a
+# cam are not stored (cocon/rtc/cams.py). Rows of a node that died are removed when its
+# users leave the rooms (presence sweep) and are not listed meanwhile.
+room_cams = Table(
+    "room_cams",
+    metadata,
+    Column("room_id", Integer, ForeignKey("rooms.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("cam_id", String(32), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("friends_only", Boolean, nullable=False, default=False),
+    Column("started_at", Float, nullable=False),
 )
 
 # Private rooms only: who belongs ("member"), who may enter ("invited"), who was kicked.

@@ -203,6 +203,7 @@ export const actions = {
       items.push(
         { label: t('room.set_topic'), testid: 'menu-topic', run: () => this.roomSettings(j.room, true) },
         { label: t('room.set_password'), testid: 'menu-password', run: () => this.roomSettings(j.room, false) },
+        { label: t(j.room.cams ? 'room.cams_forbid' : 'room.cams_allow'), testid: 'menu-cams', run: () => this.simple({ type: 'set_room', room: id, cams: !j.room.cams }).then((e) => e && toast(e, { kind: 'error' })) },
         { label: t('room.invite'), testid: 'menu-invite', run: () => this.pickAndRun(t('room.invite_title', { room: j.room.name }), t('room.invite_action'), this.inviteCandidates(j), (u) => ({ type: 'invite', room: id, user: u }), 'room.invited_toast') },
         { label: t('room.kick'), testid: 'menu-kick', run: () => this.pickAndRun(t('room.kick_title', { room: j.room.name }), t('room.kick_action'), members, (u) => ({ type: 'kick', room: id, user: u })) },
         { label: t('room.transfer'), testid: 'menu-transfer', run: () => this.pickAndRun(t('room.transfer_title', { room: j.room.name }), t('room.transfer_action'), members, (u) => ({ type: 'transfer', room: id, user: u })) },

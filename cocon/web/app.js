@@ -14,7 +14,7 @@ import { actions } from './actions.js';
 import * as notifier from './notify.js';
 import { moderation } from './moderation.js';
 import { safety } from './safety.js';
-import { calls } from './calls.js';
+import { features } from './features.js';
 import { voice } from './voice.js';
 
 const TABS_KEY = 'cocon.tabs';
@@ -205,6 +205,7 @@ class App {
     this.renderComposer();
     this.renderCards();
     this.renderCallButtons();
+    this.renderCamsButton();
     this.renderVoice();
     const total = [...this.state.unread.values()].reduce((a, b) => a + b, 0);
     document.title = total ? `(${total}) ${t('app.title')}` : t('app.title');
@@ -412,7 +413,7 @@ class App {
   }
 }
 
-Object.assign(App.prototype, events, actions, moderation, safety, calls, voice);
+Object.assign(App.prototype, events, actions, moderation, safety, features, voice);
 
 const app = new App();
 app.boot().catch((e) => { console.error(e); });

@@ -1,34 +1,16 @@
-// 1:1 calls (webcam or voice) from an accepted private conversation. Mixed into App.
+// 1:1 calls (webcam or voice) from an accepted private conversation. Loaded on the first call
+// (features.js keeps the buttons and loads this), then mixed into App.
 // Signalling goes over the WebSocket (call_invite / call_answer / call_signal / call_hangup);
 // media go peer to peer through the TURN relay only (iceTransportPolicy 'relay'), so neither
 // side learns the other's address. Nothing is sent or shown before the callee accepts; a
 // stranger's camera arrives blurred until "Voir". Nothing is recorded: a report takes one
 // still frame of the remote video, here, and attaches it to the report.
 import { t } from './i18n.js';
-import { $, h, toast } from './dom.js';
+import { toast } from './dom.js';
 import { showCallPanel, setCallState, hideCallPanel, captureFrame } from './ui/calls.js';
 import { upload } from './ui/media.js';
 
 export const calls = {
-
-  /** The "Appeler" buttons beside an accepted private conversation's title. */
-  renderCallButtons() {
-    const header = $('#room-header');
-    if (!header) return;
-    let box = $('#call-buttons');
-    if (!box) {
-      box = h('div', { class: 'call-buttons', id: 'call-buttons' },
-        h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'call-video-btn', onclick: () => this.startCall(true) }, t('calls.video_call')),
-        h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'call-audio-btn', onclick: () => this.startCall(false) }, t('calls.audio_call')));
-      header.insertBefore(box, header.querySelector('.menu-wrap'));
-    }
-    const [video, audio] = box.children;
-    video.textContent = t('calls.video_call');
-    audio.textContent = t('calls.audio_call');
-    const c = this.state.active?.startsWith('dm:') ? this.convByStream(this.state.active) : null;
-    box.hidden = !(c && c.state === 'accepted' && !this.state.blocked.has(c.peer.id));
-    for (const b of box.children) b.disabled = !!this.call;
-  },
 
   async startCall(video) {
     const c = this.convByStream(this.state.active);

@@ -36,6 +36,10 @@ export const events = {
       case 'safety': return this.onSafetyCard(ev);
       case 'call': return this.onCall(ev);
       case 'call_signal': return this.onCallSignal(ev);
+      case 'voice_muted': case 'voice_ended': return this.onVoice(ev);
+      case 'cam': case 'cams': return this.onCam(ev);
+      case 'cam_view': return this.onCamView(ev);
+      case 'cam_signal': return this.onCamSignal(ev);
       case 'error': if (ev.ref !== 'ping') toast(this.errorText(ev), { kind: 'error' }); return undefined;
       default: return undefined;
     }
@@ -68,6 +72,7 @@ export const events = {
       this.firstWelcome = false;
       this.restoreTabs();
     } else {
+      this.camsRenewed();
       for (const stream of st.tabs) {
         if (!stream.startsWith('room:')) continue;
         // A room whose resume failed is joined again (reload); one we were away from for
@@ -215,7 +220,7 @@ export const events = {
     const st = this.state;
     const room = ev.room;
     st.rooms.set(room.id, room);
-    st.joined.set(room.id, { room, members: new Map(ev.members.map((u) => [u.id, u])) });
+    st.joined.set(room.id, { room, members: new Map(ev.members.map((u) => [u.id, u])), cams: new Map((ev.cams || []).map((c) => [c.user.id, c])) });
     st.invites.delete(room.id);
     const stream = ev.stream || `room:${room.id}`;
     const view = this.ensureView(stream);

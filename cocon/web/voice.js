@@ -1,10 +1,12 @@
-// Voice rooms (Janus AudioBridge), mixed into App. voice_join gives the Janus URL, room, token
-// and TURN credentials; audio goes through TURN only. Open mic or push-to-talk (hold Space or
-// the button); who speaks comes from AudioBridge's talking events. Nothing is recorded.
+// Voice rooms (Janus AudioBridge), mixed into App. voice_join gives the Janus URL, our id and
+// TURN credentials; we open a Janus session and handle, and the server makes that handle join
+// (voice_attach): no token ever reaches the browser. Audio goes through TURN only. Open mic or
+// push-to-talk (hold Space or the button); who speaks comes from AudioBridge's talking events.
 import { t } from './i18n.js';
 import { $, h, toast } from './dom.js';
 
 const rid = () => Math.random().toString(36).slice(2, 12);
+const userOf = (id) => Math.floor(id / 2 ** 20); // participant id -> user id (docs/protocol.md)
 
 /** Janus WebSocket API: one session, one AudioBridge handle. */
 class JanusLink {
@@ -17,10 +19,7 @@ class JanusLink {
   }
 
   opened() {
-    return new Promise((resolve, reject) => {
-      this.ws.onopen = resolve;
-      this.ws.onerror = () => reject(new Error('janus unreachable'));
-    });
+    return new Promise((resolve, reject) => { this.ws.onopen = resolve; this.ws.onerror = () => reject(new Error('janus unreachable')); });
   }
 
   receive(m) {
@@ -39,10 +38,7 @@ class JanusLink {
     const msg = { ...body, transaction };
     if (this.sid) msg.session_id = this.sid;
     if (this.hid && body.janus !== 'keepalive' && body.janus !== 'destroy') msg.handle_id = this.hid;
-    return new Promise((resolve, reject) => {
-      this.tx.set(transaction, { resolve, reject });
-      this.ws.send(JSON.stringify(msg));
-    });
+    return new Promise((resolve, reject) => { this.tx.set(transaction, { resolve, reject }); this.ws.send(JSON.stringify(msg)); });
   }
 
   async attach() {
@@ -51,7 +47,7 @@ class JanusLink {
     this.alive = setInterval(() => this.req({ janus: 'keepalive' }).catch(() => {}), 25000);
   }
 
-  message(body, jsep) { return this.req(jsep ? { janus: 'message', body, jsep } : { janus: 'message', body }); }
+  message(body, jsep) { return this.req({ janus: 'message', body, jsep }); }
 
   close() {
     clearInterval(this.alive);
@@ -86,7 +82,8 @@ export const voice = {
 
   async joinVoice(room) {
     const ev = await this.conn.request({ type: 'voice_join', room });
-    const v = { room, ev, peers: new Map(), muted: false, ptt: false, pending: [], pc: null, local: null };
+    // forced: a moderator muted us here; we join muted and cannot unmute.
+    const v = { room, ev, peers: new Map(), muted: !!ev.muted, forced: !!ev.muted, ptt: false, pending: [], pc: null, local: null };
     this.voice = v;
     this.showVoicePanel(v);
     v.janus = new JanusLink(ev.janus, (m) => this.onJanus(v, m).catch((e) => this.voiceFailed(e)));
@@ -95,7 +92,7 @@ export const voice = {
     v.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
     const pc = new RTCPeerConnection({ iceServers: ev.ice_servers, iceTransportPolicy: 'relay' });
     v.pc = pc;
-    for (const track of v.local.getAudioTracks()) pc.addTrack(track, v.local);
+    for (const track of v.local.getAudioTracks()) { track.enabled = !v.muted; pc.addTrack(track, v.local); }
     pc.ontrack = (e) => { v.audio.srcObject = e.streams[0] || new MediaStream([e.track]); };
     pc.onicecandidate = (e) => {
       const c = e.candidate && e.candidate.candidate ? e.candidate.toJSON() : { completed: true };
@@ -105,9 +102,9 @@ export const voice = {
       v.panel.dataset.connected = String(pc.connectionState === 'connected');
       if (pc.connectionState === 'failed' && this.voice === v) this.voiceFailed(new Error('ice failed'));
     };
-    await v.janus.message({ request: 'join', room: ev.janus_room, id: ev.id, display: ev.display, token: ev.token, muted: false });
+    await this.conn.request({ type: 'voice_attach', room, session: v.janus.sid, handle: v.janus.hid });
     await pc.setLocalDescription(await pc.createOffer());
-    await v.janus.message({ request: 'configure', muted: false }, { type: 'offer', sdp: pc.localDescription.sdp });
+    await v.janus.message({ request: 'configure', muted: v.muted }, { type: 'offer', sdp: pc.localDescription.sdp });
     this.renderVoice();
   },
 
@@ -127,17 +124,25 @@ export const voice = {
     const d = m.plugindata?.data;
     if (!d) return;
     if (d.error) { toast(t('voice.failed'), { kind: 'error' }); return; }
-    for (const p of d.participants || []) v.peers.set(p.id, { ...(v.peers.get(p.id) || {}), ...p });
-    if (d.leaving) v.peers.delete(d.leaving);
-    if (d.kicked) v.peers.delete(d.kicked);
+    // Participants without a display are the servers' silent watchers.
+    for (const p of d.participants || []) if (p.display) v.peers.set(p.id, { ...v.peers.get(p.id), ...p });
+    v.peers.delete(d.leaving);
+    v.peers.delete(d.kicked);
     if (d.audiobridge === 'talking' || d.audiobridge === 'stopped-talking') {
-      const me = d.id === v.ev.id;
-      const p = me ? v.me : v.peers.get(d.id);
+      const p = d.id === v.ev.id ? v.me : v.peers.get(d.id);
       if (p) p.talking = d.audiobridge === 'talking';
     }
-    const mine = (d.participants || []).find((p) => p.id === v.ev.id);
-    if (mine && mine.muted && !v.muted) { this.setVoiceMuted(true); toast(t('voice.muted_by_owner')); }
     this.renderVoicePeers(v);
+  },
+
+  /** voice_muted / voice_ended from the server. */
+  onVoice(ev) {
+    const v = this.voice;
+    if (!v || v.room !== ev.room) return;
+    if (ev.type === 'voice_ended') { this.leaveVoice(); toast(t(`voice.ended_${ev.reason}`)); return; }
+    v.forced = ev.muted && ev.by === 'moderation';
+    this.setVoiceMuted(ev.muted);
+    toast(t(!ev.muted ? 'voice.unmuted' : v.forced ? 'voice.muted_by_mod' : 'voice.muted_by_owner'));
   },
 
   showVoicePanel(v) {
@@ -158,7 +163,7 @@ export const voice = {
     };
     document.addEventListener('keydown', v.keys);
     document.addEventListener('keyup', v.keys);
-    v.panel = h('section', { class: 'call-panel voice-panel', 'data-testid': 'voice-panel', 'data-room': String(v.room), 'aria-label': t('voice.title') },
+    v.panel = h('section', { class: 'call-panel voice-panel', 'data-testid': 'voice-panel', 'data-room': String(v.room), 'data-muted': String(v.muted), 'aria-label': t('voice.title') },
       h('h2', { class: 'call-title' }, t('voice.title')), v.list, v.audio,
       h('div', { class: 'call-actions' }, v.muteBtn, v.pttBtn, v.talkBtn, btn('voice-leave', 'voice.leave', () => this.leaveVoice(), 'btn btn-danger btn-small')));
     document.body.append(v.panel);
@@ -168,10 +173,10 @@ export const voice = {
   renderVoicePeers(v) {
     const items = [v.me, ...[...v.peers.values()].filter((p) => p.id !== v.me.id)];
     v.list.replaceChildren(...items.map((p) => {
-      const li = h('li', { class: `voice-peer${p.talking ? ' is-talking' : ''}`, 'data-testid': 'voice-peer', 'data-id': String(p.id), 'data-talking': String(!!p.talking) },
-        h('span', { class: 'voice-dot', 'aria-hidden': 'true' }), p.display || '…',
-        p.muted || (p === v.me && v.muted) ? h('span', { class: 'voice-muted' }, ` (${t('voice.muted')})`) : null);
-      if (v.ev.owner && p !== v.me) li.append(h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'voice-mute-other', onclick: () => this.conn.request({ type: 'voice_mute', room: v.room, user: p.id }).catch((e) => toast(this.errorText(e), { kind: 'error' })) }, t('voice.mute_other')));
+      const muted = p === v.me ? v.muted : p.muted;
+      const li = h('li', { class: `voice-peer${p.talking ? ' is-talking' : ''}`, 'data-testid': 'voice-peer', 'data-id': String(p.id), 'data-talking': String(!!p.talking), 'data-muted': String(!!muted) },
+        h('span', { class: 'voice-dot', 'aria-hidden': 'true' }), p.display || '…', muted ? h('span', { class: 'voice-muted' }, ` (${t('voice.muted')})`) : null);
+      if (v.ev.owner && p !== v.me) li.append(h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'voice-mute-other', onclick: () => this.conn.request({ type: 'voice_mute', room: v.room, user: userOf(p.id), muted: !muted }).catch((e) => toast(this.errorText(e), { kind: 'error' })) }, t(muted ? 'voice.unmute_other' : 'voice.mute_other')));
       return li;
     }));
   },
@@ -179,9 +184,10 @@ export const voice = {
   setVoiceMuted(muted) {
     const v = this.voice;
     if (!v) return;
+    if (!muted && v.forced) { toast(t('voice.muted_by_mod'), { kind: 'error' }); muted = true; }
     v.muted = muted;
     for (const track of v.local?.getAudioTracks() || []) track.enabled = !muted;
-    v.janus.message({ request: 'configure', muted }).catch(() => {});
+    if (v.pc?.localDescription) v.janus.message({ request: 'configure', muted }).catch(() => {});
     v.muteBtn.textContent = t(muted ? 'voice.unmute' : 'voice.mute');
     v.muteBtn.setAttribute('aria-pressed', String(muted));
     v.panel.dataset.muted = String(muted);
@@ -201,7 +207,8 @@ export const voice = {
   voiceFailed(err) {
     console.warn('voice failed', err);
     const code = err?.code;
-    toast(code === 'restricted' ? t('voice.restricted') : code === 'voice_off' ? t('voice.off') : err?.name === 'NotAllowedError' ? t('calls.no_device') : code ? this.errorText(err) : t('voice.failed'), { kind: 'error' });
+    const key = { restricted: 'voice.restricted', voice_off: 'voice.off' }[code] || (err?.name === 'NotAllowedError' ? 'calls.no_device' : '');
+    toast(key ? t(key) : code ? this.errorText(err) : t('voice.failed'), { kind: 'error' });
     this.leaveVoice();
   },
 

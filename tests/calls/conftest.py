@@ -77,11 +77,12 @@ class Turn:
         return self.log_path.read_text(errors="replace")
 
 
-def start_coturn(tmp: Path, relay_ip: str = "127.0.0.1") -> Turn:
+def start_coturn(tmp: Path, relay_ip: str = "127.0.0.1", peers: tuple[str, ...] = ()) -> Turn:
     """coturn on loopback; loopback peers are allowed here only (tests).
 
     ``relay_ip``: another local address to relay from (and listen on), for peers that are
-    not on loopback (Janus: Linux does not route from a non-loopback address to 127.0.0.1).
+    not on loopback (Janus in the test's network namespace). ``peers``: relay to these
+    addresses only.
     """
     need_tool(TURNSERVER, "coturn")
     port = free_port()
@@ -101,9 +102,12 @@ def start_coturn(tmp: Path, relay_ip: str = "127.0.0.1") -> Turn:
         f"--min-port={low}",
         f"--max-port={low + 99}",
         "--allow-loopback-peers",
+        *(["--denied-peer-ip=0.0.0.0-255.255.255.255"] if peers else []),
+        *[f"--allowed-peer-ip={p}" for p in peers],
         "--no-cli",
         "--no-tls",
         "--no-dtls",
+        "--no-rfc5780",  # else it also binds port + 1, and retries forever if that is taken
         "--log-file=stdout",
         "--simple-log",
         f"--pidfile={tmp / 'turnserver.pid'}",

@@ -78,7 +78,7 @@ const ACT = {
   kick: 'Exclure la personne', ban: 'Bannir la personne',
 };
 const KIND_DONE = {
-  warn: 'avertissement', delete: 'suppression', mute: 'interdiction d’écrire', kick: 'exclusion', ban: 'bannissement',
+  warn: 'avertissement', delete: 'suppression', mute: 'interdiction d’écrire', kick: 'exclusion', ban: 'bannissement', voice_mute: 'micro coupé (vocal)',
   no_action: 'sans suite', duplicate: 'doublon', forwarded: 'transmis aux autorités',
 };
 const DURATIONS = {
