@@ -153,9 +153,9 @@ def build_app(settings: Settings) -> web.Application:
         await bus.start(hub.deliver)
         node.set(rt, Gateway(rt, tracker))
         counts = asyncio.get_running_loop().create_task(_counts_loop(rt))
-        # What start-up built (modules, tables, the safety lexicons) lives as long as the
-        # node: out of the collector's sight, a full collection no longer scans it, which
-        # paused the event loop for ~80 ms each time (benchmark s2's latency tail).
+        # What start-up built (modules, tables, the safety lexicons: ~100k objects) lives as
+        # long as the node: out of the collector's sight, collections no longer scan it
+        # (benchmark s2: 14 % less CPU per delivery).
         gc.collect()
         gc.freeze()
         try:
