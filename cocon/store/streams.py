@@ -11,12 +11,23 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Row,
+    bindparam,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import UpdateBase
 
 from cocon.errors import NotFound
 from cocon.store.engine import Transactions
@@ -164,14 +175,18 @@ class Appender:
     ) -> None:
         requests = [req for req, _ in batch]
         try:
-            results = await self._write(requests)
+            try:
+                results = await self._write(requests, look_up=False)
+            except IntegrityError:
+                # A retry of a stored message: run the batch again, looking retries up.
+                results = await self._write(requests, look_up=True)
         except IntegrityError:
-            # A concurrent writer (another node) committed one of these cids first:
+            # A concurrent writer (another node) committed one of these cids meanwhile:
             # redo one by one so each gets its own, correct, answer.
             results = []
             for req in requests:
                 try:
-                    results.extend(await self._write([req]))
+                    results.extend(await self._write([req], look_up=True))
                 except Exception as exc:
                     results.append(exc)
         except Exception as exc:
@@ -187,32 +202,49 @@ class Appender:
                 self.appended += 1
                 fut.set_result(result)
 
-    async def _write(self, requests: Sequence[AppendRequest]) -> list[Appended | Exception]:
-        return await self._transactions.run(write_batch, requests)
+    async def _write(
+        self, requests: Sequence[AppendRequest], look_up: bool
+    ) -> list[Appended | Exception]:
+        return await self._transactions.run(write_batch, requests, look_up)
 
 
-_insert_sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+# Statements of the append path, compiled once per dialect: SQLAlchemy's per-execution
+# work (cache key, parameter processing per row) was most of a small batch's cost.
+_compiled: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
 
 
-def _insert_entries(conn: Connection, rows: list[dict[str, object]]) -> None:
-    """One executemany with the statement compiled once per dialect: SQLAlchemy's per-row
-    parameter processing of ``execute(insert(...), rows)`` was most of a batch's cost."""
-    name = conn.dialect.name
-    if name not in _insert_sql:
-        compiled = insert(entries).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-        order = (
-            tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        )
-        _insert_sql[name] = (compiled.string, order)
-    sql, order = _insert_sql[name]
-    if order is None:
-        conn.exec_driver_sql(sql, rows)
-    else:
-        conn.exec_driver_sql(sql, [tuple(row[k] for k in order) for row in rows])
+def _driver_sql(
+    conn: Connection, name: str, statement: Callable[[], UpdateBase], rows: list[dict[str, Any]]
+) -> CursorResult[Any]:
+    """Run ``statement()`` (built and compiled once per dialect) for ``rows`` of named
+    parameters: one row executes, several execute many."""
+    key = (conn.dialect.name, name)
+    if key not in _compiled:
+        compiled = statement().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        _compiled[key] = (compiled.string, order)
+    sql, order = _compiled[key]
+    params: list[Any] = rows if order is None else [tuple(r[k] for k in order) for r in rows]
+    return conn.exec_driver_sql(sql, params[0] if len(params) == 1 else params)
 
 
-def write_batch(conn: Connection, requests: Sequence[AppendRequest]) -> list[Appended | Exception]:
+def _bump_stream() -> UpdateBase:
+    return (
+        update(streams)
+        .where(streams.c.id == bindparam("sid"))
+        .values(last_seq=streams.c.last_seq + bindparam("n"))
+        .returning(streams.c.last_seq, streams.c.epoch)
+    )
+
+
+def write_batch(
+    conn: Connection, requests: Sequence[AppendRequest], look_up: bool = True
+) -> list[Appended | Exception]:
     """Assign seqs and insert, inside the caller's transaction; idempotent per (sender, cid).
+
+    ``look_up=False`` skips the search for requests already stored (retries): the unique
+    index on (sender, cid) then refuses a retry with IntegrityError, and the caller runs
+    the batch again with the search (the appender does; retries are rare).
 
     Synchronous on purpose: the appender runs it as one unit of work
     (:class:`cocon.store.engine.Transactions`): with SQLite a whole batch costs one hop to
@@ -220,7 +252,7 @@ def write_batch(conn: Connection, requests: Sequence[AppendRequest]) -> list[App
     """
     keys = {(r.sender_id, r.cid) for r in requests if r.cid is not None and r.sender_id is not None}
     known: dict[tuple[int | None, str | None], tuple[str, int, float]] = {}
-    if keys:
+    if keys and look_up:
         rows = conn.execute(
             select(
                 entries.c.sender_id, entries.c.cid, entries.c.stream, entries.c.seq, entries.c.ts
@@ -242,13 +274,8 @@ def write_batch(conn: Connection, requests: Sequence[AppendRequest]) -> list[App
     rows_to_insert = []
     for stream_id in sorted(fresh):  # one lock order for every writer: no deadlocks
         idxs = fresh[stream_id]
-        updated = (
-            conn.execute(
-                update(streams)
-                .where(streams.c.id == stream_id)
-                .values(last_seq=streams.c.last_seq + len(idxs))
-                .returning(streams.c.last_seq, streams.c.epoch)
-            )
+        updated = _driver_sql(
+            conn, "bump", _bump_stream, [{"sid": stream_id, "n": len(idxs)}]
         ).one_or_none()
         if updated is None:
             for i in idxs:
@@ -273,7 +300,7 @@ def write_batch(conn: Connection, requests: Sequence[AppendRequest]) -> list[App
             )
             results[i] = Appended(stream_id, seq, epoch, r.ts, duplicate=False)
     if rows_to_insert:
-        _insert_entries(conn, rows_to_insert)
+        _driver_sql(conn, "insert", lambda: insert(entries), rows_to_insert)
     for i, r in enumerate(requests):
         if results[i] is not None:
             continue
