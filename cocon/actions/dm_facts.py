@@ -26,7 +26,7 @@ from cocon.store.social import ConversationRow
 if TYPE_CHECKING:  # the runtime holds the cache
     from cocon.runtime import Runtime
 
-FRESH_S = 5.0
+FRESH_S = 30.0
 MAX_KEPT = 100_000
 
 

@@ -13,11 +13,14 @@ _MENTION = re.compile(r"@([^\W_][\w-]{1,19}|_[\w-]{2,19})")
 
 def clean_text(raw: str, max_chars: int) -> str:
     """Trimmed text without control or bidi-override characters; errors are for the client."""
-    text = "".join(
-        ch
-        for ch in raw
-        if ch in "\n\t\u200d" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
-    ).strip()
+    if raw.isprintable():  # nothing to drop (the usual case): skip the per-character pass
+        text = raw.strip()
+    else:
+        text = "".join(
+            ch
+            for ch in raw
+            if ch in "\n\t\u200d" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
+        ).strip()
     if not text:
         raise BadRequest("Le message est vide.", code="empty")
     if len(text) > max_chars:
