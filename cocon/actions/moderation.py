@@ -13,6 +13,7 @@ from typing import Any
 
 from cocon.access import access_conversation, access_room, access_stream_to_read, parse_stream
 from cocon.actions import calls as call_actions
+from cocon.actions import held as held_actions
 from cocon.actions.common import brief, notify, publish, to_builtins
 from cocon.errors import BadRequest, Conflict, NotAllowed, NotFound
 from cocon.gateway.connection import Connection
@@ -21,6 +22,7 @@ from cocon.moderation.audit import AuditLog, audit_log_for
 from cocon.moderation.policy import (
     CATEGORIES,
     EVIDENCE_BEFORE,
+    HELD_DECISIONS,
     SANCTION_KINDS,
     SYSTEM_REPORTER,
     escalate,
@@ -32,6 +34,7 @@ from cocon.moderation.staff import Staff
 from cocon.protocol.commands import Report
 from cocon.protocol.events import Appealed, Deleted, Left, Reported
 from cocon.runtime import Runtime
+from cocon.store import held as held_store
 from cocon.store import moderation as store
 from cocon.store import streams as stream_store
 
@@ -198,6 +201,11 @@ async def view_evidence(rt: Runtime, staff: Staff, report_id: int) -> dict[str, 
         raise NotFound("Signalement inconnu.")
     await audit(rt).append(staff.actor, "view_evidence", f"report:{report_id}")
     evidence = json.loads(report["evidence"]) if report["evidence"] else []
+    async with rt.engine.connect() as db:
+        held = await held_store.of_report(db, report_id)
+    withheld = [e for e in evidence if e.get("withheld")]
+    for item, row in zip(withheld, held, strict=False):  # in the order they were held
+        item["held"] = {"id": row.id, "status": row.status, "seq": row.seq}
     return {**report, "evidence": evidence}
 
 
@@ -220,10 +228,16 @@ async def case_detail(rt: Runtime, staff: Staff, case_id: int) -> dict[str, Any]
             raise NotFound("Dossier inconnu.")
         reports = await store.reports_of_case(db, case_id)
         history = await store.sanctions_of(db, case["accused_id"]) if case["accused_id"] else []
+        held = await held_store.of_case(db, case_id)
     del staff
     for r in reports:
         r["has_evidence"] = r.pop("evidence") is not None
-    return {"case": case, "reports": reports, "sanctions": history}
+    return {
+        "case": case,
+        "reports": reports,
+        "sanctions": history,
+        "held": [h.summary() for h in held],  # no text: it is in the audited evidence
+    }
 
 
 # -- sanctions -----------------------------------------------------------------------------
@@ -241,12 +255,15 @@ class SanctionRequest:
     case: int | None = None
     stream: str | None = None
     seq: int | None = None
+    held: int | None = None  # release / withhold: the held message decided on
 
 
 def _check_request(req: SanctionRequest) -> SanctionRequest:
-    if req.kind not in SANCTION_KINDS:
+    if req.kind not in SANCTION_KINDS and req.kind not in HELD_DECISIONS:
         raise BadRequest("Sanction inconnue.", field="kind")
-    _text(req.rule, "rule", 80)
+    if req.kind in HELD_DECISIONS and req.held is None:
+        raise BadRequest("held est obligatoire.", field="held")
+    _text(req.rule, "rule", 80, required=req.kind != "release")
     _text(req.reason, "reason", TEXT_MAX)
     _text(req.facts, "facts", TEXT_MAX, required=False)
     if req.duration_s is not None and req.duration_s <= 0:
@@ -272,6 +289,10 @@ async def do_sanction(
     req = _check_request(req)
     if await brief(rt, req.user) is None:
         raise NotFound("Cette personne n'existe pas.", field="user")
+    held = None
+    if req.kind in HELD_DECISIONS:
+        assert req.held is not None  # _check_request
+        held = await held_actions.to_decide(rt, req.held, req.kind, req.user)
     async with rt.engine.connect() as db:
         conflicted = await store.conflicted(db, staff.id, req.user)
         if confirmed_by is not None and await store.conflicted(db, confirmed_by.id, req.user):
@@ -285,6 +306,9 @@ async def do_sanction(
         confirmed_by=None if confirmed_by is None else confirmed_by.role,
     ):
         return await _ask_confirmation(rt, staff, req)
+    if held is not None:
+        decision = held_actions.Decision(req.kind, req.rule, req.reason, req.facts)
+        return await held_actions.decide(rt, staff, decision, held, confirmed_by)
     t = time.time()
     async with rt.engine.begin() as db:
         ends_at: float | None = None
@@ -497,6 +521,10 @@ async def do_decide_appeal(
     )
     if not uphold:
         rt.standing.invalidate()
+    if not uphold and sanction["kind"] == "withhold":
+        await held_actions.release_after_appeal(
+            rt, staff, int(sanction["id"]), appeal_id, reason
+        )
     await notify(
         rt,
         int(sanction["user_id"]),

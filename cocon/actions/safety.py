@@ -11,6 +11,7 @@ told what happened and why.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from cocon.safety import analyze
 from cocon.safety.desk import TrackedRisk
 from cocon.safety.policy import Action, Decision, PolicyContext, decide
 from cocon.safety.risk import ConversationRisk
+from cocon.store import held as held_store
 from cocon.store import moderation as mod_store
 from cocon.store import rooms as room_store
 from cocon.store import streams as stream_store
@@ -170,9 +172,13 @@ def confirm_needed(screening: Screening) -> ClientError:
 
 
 async def _open_case(
-    rt: Runtime, conn: Connection, stream: str, text: str, decision: Decision
+    rt: Runtime, conn: Connection, stream: str, cid: str, text: str, decision: Decision
 ) -> int:
-    """A case filed by Cocon itself, with the withheld message as evidence."""
+    """A case filed by Cocon itself, with the withheld message as evidence.
+
+    A message *held* for review is also kept, in the same transaction, as a held message that
+    a moderator may release (``cocon/store/held.py``); a blocked one or a minor's reveal is
+    only evidence."""
     rule = decision.rules[0] if decision.rules else "safety"
     category = _CATEGORY.get(rule, "other")
     room_id = int(stream[5:]) if stream.startswith("room:") else None
@@ -196,7 +202,7 @@ async def _open_case(
         else:
             case_id = int(case["id"])
             await mod_store.raise_priority(db, case_id, rank)
-        await mod_store.add_report(
+        report_id = await mod_store.add_report(
             db,
             case_id=case_id,
             reporter_id=SYSTEM_REPORTER,
@@ -209,6 +215,19 @@ async def _open_case(
             evidence=json.dumps(evidence, ensure_ascii=False),
             created_at=t,
         )
+        if decision.action == Action.HOLD:
+            await held_store.add(
+                db,
+                case_id=case_id,
+                report_id=report_id,
+                stream=stream,
+                sender_id=conn.user_id,
+                cid=cid,
+                release_cid="held:" + secrets.token_hex(16),  # not guessable: see the table
+                text=text,
+                rules=" ".join(decision.rules)[:200],
+                created_at=t,
+            )
     return case_id
 
 
@@ -258,7 +277,9 @@ async def withhold(
 ) -> None:
     """The message reaches nobody: tell the sender why, open a case, warn the recipient."""
     decision = screening.decision
-    case_id = await _open_case(rt, conn, stream, text, decision) if decision.open_case else None
+    case_id = None
+    if decision.open_case:
+        case_id = await _open_case(rt, conn, stream, cid, text, decision)
     if decision.action == Action.RESTRICT_MINOR and case_id is not None:
         await _restrict(rt, conn, decision, case_id)
     conn.send(

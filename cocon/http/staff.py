@@ -18,9 +18,11 @@ from cocon.http.api import DEVICE_COOKIE, error_response
 from cocon.moderation import staff as staff_accounts
 from cocon.moderation import transparency
 from cocon.moderation.audit import read_heads, verify
+from cocon.moderation.policy import HELD_DECISIONS
 from cocon.moderation.roles import Role
 from cocon.moderation.staff import Staff
 from cocon.runtime import Runtime
+from cocon.store import held as held_store
 from cocon.store import moderation as store
 
 STAFF_COOKIE = "cocon_staff"
@@ -55,6 +57,7 @@ class StaffApi:
             web.post("/staff/api/cases/{id:\\d+}/close", self.wrap(self.close_case)),
             web.get("/staff/api/reports/{id:\\d+}/evidence", self.wrap(self.evidence)),
             web.post("/staff/api/sanctions", self.wrap(self.sanction)),
+            web.post("/staff/api/held/{id:\\d+}/decide", self.wrap(self.decide_held)),
             web.post("/staff/api/pending/{id:\\d+}/confirm", self.wrap(self.confirm)),
             web.get("/staff/api/appeals", self.wrap(self.appeals)),
             web.get("/staff/api/pending", self.wrap(self.pending)),
@@ -165,9 +168,38 @@ class StaffApi:
                 case=_opt_int(body.get("case")),
                 stream=None if body.get("stream") is None else str(body["stream"]),
                 seq=_opt_int(body.get("seq")),
+                held=_opt_int(body.get("held")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ClientError(f"Champ manquant ou invalide : {exc}") from exc
+        return await actions.do_sanction(self.rt, who, req)
+
+    async def decide_held(self, request: web.Request, who: Staff) -> Any:
+        """``{decision: "release" | "withhold", rule, reason, facts}`` on a held message: the
+        same decision as ``POST /sanctions`` with ``kind`` and ``held``, its author filled in."""
+        body = await self._json(request)
+        decision = body.get("decision")
+        if decision not in HELD_DECISIONS:
+            raise ClientError("decision : « release » ou « withhold ».", field="decision")
+        texts = {k: body.get(k, "") for k in ("rule", "reason", "facts")}
+        for name, value in texts.items():
+            if not isinstance(value, str):
+                raise ClientError(f"{name} : du texte est attendu.", field=name)
+        held_id = int(request.match_info["id"])
+        if held_id >= 2**31:
+            raise ClientError("Message retenu inconnu.", code="not_found")
+        async with self.rt.engine.connect() as db:
+            row = await held_store.get(db, held_id)
+        if row is None:
+            raise ClientError("Message retenu inconnu.", code="not_found")
+        req = actions.SanctionRequest(
+            kind=str(decision),
+            user=row.sender_id,
+            rule=str(texts["rule"]),
+            reason=str(texts["reason"]),
+            facts=str(texts["facts"]),
+            held=held_id,
+        )
         return await actions.do_sanction(self.rt, who, req)
 
     async def confirm(self, request: web.Request, who: Staff) -> Any:

@@ -35,6 +35,9 @@ CATEGORY_LABELS: Mapping[str, str] = {
     "other": "autre",
 }
 SANCTION_KINDS = ("warn", "delete", "mute", "kick", "ban")
+# Decisions on a message the safety policy held (cocon/store/held.py): deliver it after all,
+# or keep it withheld (a sanction of its own, so that it can be appealed).
+HELD_DECISIONS = ("release", "withhold")
 SANCTION_LABELS: Mapping[str, str] = {
     "warn": "avertissement",
     "delete": "suppression d'un message",
@@ -43,6 +46,7 @@ SANCTION_LABELS: Mapping[str, str] = {
     "ban": "bannissement",
     "restrict": "restriction de protection des mineurs",
     "voice_mute": "micro coupé dans un salon vocal",  # cocon/actions/voice.py
+    "withhold": "message retenu",
 }
 EVIDENCE_BEFORE = 10  # messages kept before the reported one
 SYSTEM_REPORTER = 0  # the reporter id of cases Cocon opens itself (automated detection)

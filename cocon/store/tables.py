@@ -319,6 +319,32 @@ pending_actions = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# Messages the text-safety policy held for review (migration 0006). The text never enters
+# ``entries`` until a moderator releases it; then it is appended with ``release_cid`` (random,
+# so the (sender, cid) index makes the delivery happen once however often it is retried).
+held_messages = Table(
+    "held_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("report_id", Integer, ForeignKey("reports.id"), nullable=False),
+    Column("stream", String(40), nullable=False),
+    Column("sender_id", Integer, nullable=False),
+    Column("cid", String(64), nullable=False),  # the sender's cid, as they sent it
+    Column("release_cid", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("rules", String(200), nullable=False),  # the policy rules that held it
+    Column("created_at", Float, nullable=False),
+    Column("status", String(10), nullable=False),  # held | released | withheld
+    Column("decided_by", Integer, nullable=True),
+    Column("decided_at", Float, nullable=True),
+    Column("seq", BigInteger, nullable=True),  # released: its place in the stream
+    Column("sanction_id", Integer, nullable=True),  # withheld: the appealable decision
+    Index("ix_held_messages_case", "case_id"),
+    Index("ix_held_messages_report", "report_id"),
+    Index("ix_held_messages_sanction", "sanction_id"),
+)
+
 # --- Media (cocon/media, docs/media.md, migration 0003) --------------------------------
 
 # A sanitized upload. Owned by its uploader and visible to nobody else until attached to

@@ -8,7 +8,7 @@ import { api } from './api.js';
 export const CATEGORIES = ['minor_in_danger', 'illegal_image', 'terrorism', 'threat_violence', 'sexual_harassment',
   'hate', 'harassment', 'personal_data', 'fraud', 'self_harm', 'spam', 'other'];
 const URGENT = new Set(['minor_in_danger', 'illegal_image', 'terrorism', 'threat_violence', 'self_harm']);
-const MOD_KINDS = new Set(['sanction', 'report_outcome', 'appeal_outcome']);
+const MOD_KINDS = new Set(['sanction', 'report_outcome', 'appeal_outcome', 'held_released']);
 const KEEP = 30;
 const noticesKey = (id) => `cocon.modnotices.${id}`;
 
@@ -134,7 +134,7 @@ export const moderation = {
     if (!MOD_KINDS.has(ev.kind)) return false;
     if (!this.modNotices) this.loadModNotices();
     const d = ev.data || {};
-    const key = `${ev.kind}:${d.sanction ?? ''}:${d.case ?? ''}:${d.appeal ?? ''}:${d.outcome ?? ''}`;
+    const key = `${ev.kind}:${d.sanction ?? ''}:${d.case ?? ''}:${d.appeal ?? ''}:${d.outcome ?? ''}:${d.held ?? ''}`;
     if (this.modNotices.some((n) => n.key === key)) return true;
     const n = { key, kind: ev.kind, data: d, ts: ev.ts || Date.now() / 1000, unread: true };
     this.modNotices.push(n);
@@ -151,6 +151,7 @@ export const moderation = {
     const d = n.data;
     if (n.kind === 'sanction') return t('notices.sanction', { what: kindLabel(d.what, d.label) });
     if (n.kind === 'report_outcome') return t('notices.report_outcome', { case: d.case, outcome: kindLabel(d.outcome) });
+    if (n.kind === 'held_released') return t('notices.held_released', { seq: d.seq });
     return t(d.outcome === 'overturned' ? 'notices.appeal_overturned' : 'notices.appeal_upheld', { n: d.sanction });
   },
 
@@ -184,6 +185,9 @@ export const moderation = {
       $('#statement-title').textContent = t('notices.report_title');
       fillStatement(body, [[t('notices.case'), `n° ${data.case}`, 'st-case'], [t('notices.outcome'), kindLabel(data.outcome), 'st-outcome'],
         [t('notices.next'), t(['no_action', 'duplicate', 'forwarded'].includes(data.outcome) ? 'notices.no_action_text' : 'notices.action_text'), 'st-next']]);
+    } else if (n.kind === 'held_released') {
+      $('#statement-title').textContent = t('notices.held_title');
+      fillStatement(body, [[t('notices.next'), t('notices.held_text'), 'st-next'], [t('statement.reason'), data.reason || '—', 'st-reason']]);
     } else {
       $('#statement-title').textContent = t('notices.appeal_title');
       fillStatement(body, [[t('statement.number'), `n° ${data.sanction}`, 'st-number'],

@@ -178,3 +178,49 @@ def test_report_ban_appeal_and_outcomes(
     answer.click()
     expect(offender.get_by_test_id("statement-dialog")).to_contain_text("Pas de menace explicite")
     shot(offender, "moderation-9-appeal-outcome")
+
+
+@pytest.mark.browser
+def test_a_held_message_is_released_from_the_console(
+    make_server: Callable[..., ServerProcess], pages: Pages, axe_source: str
+) -> None:
+    from tests.browser.test_safety_ui import messages, private_conversation, send
+
+    server = make_server()  # before `pages`: the server outlives the pages
+    base = server.url
+    mod = add_staff(server)
+    sender, recipient = pages.new("held-sender"), pages.new("held-recipient")
+    ps, pr = unique_pseudo("Noa"), unique_pseudo("Eli")
+    enter(sender, base, ps)
+    enter(recipient, base, pr, gender="homme")
+    private_conversation(sender, recipient, pr, ps)
+    scam = "achète moi une recharge PCS de 50€ et envoie moi le code"
+    send(sender, scam)
+    expect(messages(sender, scam).get_by_test_id("not-sent-note")).to_be_visible()
+    card = recipient.locator("[data-testid=safety-card][data-card=scam_warning]")
+    expect(card).to_be_visible()
+    expect(messages(recipient, scam)).to_have_count(0)
+
+    page = pages.new("held-moderator", width=1366, height=900, bypass_csp=True)
+    staff_login(page, base, *mod)
+    page.get_by_test_id("queue-row").first.click()
+    held = page.get_by_test_id("held").first
+    expect(held.get_by_test_id("held-status")).to_contain_text("en attente de décision")
+    expect(held.get_by_test_id("held-text")).to_have_count(0)  # shown only when asked (audited)
+    held.get_by_test_id("held-view").click()
+    expect(held.get_by_test_id("held-text")).to_have_text(scam)
+    held.get_by_test_id("held-release").click()
+    expect(held.get_by_test_id("held-result")).to_contain_text("Le motif est obligatoire")
+    expect(held.get_by_test_id("held-reason")).to_be_focused()
+    held.get_by_label("Motif (envoyé à l’auteur)").fill("Faux positif : une plaisanterie.")
+    violations = axe_serious(page, axe_source)
+    assert not violations, json.dumps(violations, indent=1, ensure_ascii=False)[:3000]
+    shot(page, "moderation-10-held-message")
+    held.get_by_test_id("held-release").click()
+    expect(held.get_by_test_id("held-result")).to_contain_text("remis dans la conversation")
+    expect(held.get_by_test_id("held-status")).to_contain_text("remis")
+
+    # The recipient gets it live; the sender is told it was released.
+    expect(messages(recipient, scam)).to_have_count(1)
+    notice = sender.locator("[data-testid=mod-notice][data-kind=held_released]")
+    expect(notice).to_contain_text("a été remis")

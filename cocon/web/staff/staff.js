@@ -79,6 +79,7 @@ const ACT = {
 };
 const KIND_DONE = {
   warn: 'avertissement', delete: 'suppression', mute: 'interdiction d’écrire', kick: 'exclusion', ban: 'bannissement', voice_mute: 'micro coupé (vocal)',
+  withhold: 'message maintenu retenu', restrict: 'protection d’un·e mineur·e',
   no_action: 'sans suite', duplicate: 'doublon', forwarded: 'transmis aux autorités',
 };
 const DURATIONS = {
@@ -103,6 +104,8 @@ const REASONS = [
   ['Publicité / spam', 'Messages publicitaires ou répétitifs sans rapport avec la discussion.'],
   ['Mise en danger d’un mineur', 'Comportement mettant en danger un mineur ; signalement transmis aux autorités.'],
 ];
+const HELD_STATUS = { held: 'retenu, en attente de décision', released: 'remis', withheld: 'maintenu retenu' };
+const SAFETY_RULES = { grooming: 'approche d’un·e mineur·e', scam: 'arnaque', public_illegal: 'contenu illicite', minor_revealed: 'mineur·e' };
 const OUTCOMES = [['no_action', 'Pas d’infraction constatée'], ['duplicate', 'Doublon d’un autre dossier'], ['forwarded', 'Transmis aux autorités']];
 const PENDING_KEY = 'cocon.staff.pending';
 
@@ -204,7 +207,7 @@ async function viewCase(id) {
   state.lastCase = id;
   const res = await api('GET', `/cases/${id}`);
   if (!res.ok) { page(`Dossier n° ${id}`, backLink(), h('p', { class: 'form-error', role: 'alert' }, errText(res))); return; }
-  const { case: c, reports, sanctions } = res.data;
+  const { case: c, reports, sanctions, held = [] } = res.data;
   const category = CATEGORIES[c.priority] || 'other';
   const info = h('dl', { class: 'facts' },
     h('dt', {}, 'Cible'), h('dd', {}, target(c)),
@@ -218,6 +221,7 @@ async function viewCase(id) {
     h('p', { class: 'case-badges' }, badge(category), ` ${reports.length} signalement${reports.length > 1 ? 's' : ''}`),
     info,
     h('section', { 'aria-labelledby': 'reports-title' }, h('h2', { id: 'reports-title' }, 'Signalements'), reportList),
+    held.length ? heldSection(held) : null,
     historySection(sanctions),
     c.status === 'open' && c.accused_id ? actionForm(c, reports) : null,
     c.status === 'open' ? closeForm(c) : null);
@@ -250,7 +254,8 @@ function reportCard(r, c) {
           const accused = e.sender === c.accused_id;
           return h('li', { class: `ev${reported ? ' ev-reported' : ''}`, 'data-testid': 'evidence-item' },
             h('span', { class: 'ev-meta' }, h('time', {}, date(e.ts)), ' ', h('span', { class: accused ? 'ev-accused' : '' }, `personne n° ${e.sender}${accused ? ' (mise en cause)' : ''}`),
-              reported ? h('strong', { class: 'ev-flag' }, ' — message signalé') : null),
+              reported ? h('strong', { class: 'ev-flag' }, ' — message signalé') : null,
+              e.held ? h('strong', { class: 'ev-flag' }, ` — message retenu n° ${e.held.id} : ${HELD_STATUS[e.held.status] || e.held.status}`) : null),
             h('span', { class: 'ev-text' }, e.text));
         })));
         say('Preuves affichées. Cette consultation est enregistrée dans le journal d’audit.');
@@ -259,6 +264,72 @@ function reportCard(r, c) {
     card.append(h('div', { class: 'evidence-actions' }, btn,
       h('p', { class: 'audit-note', id: noteId }, 'Chaque consultation des preuves est enregistrée à votre nom dans le journal d’audit.')), evidenceBox);
   }
+  return card;
+}
+
+// ---------- held messages (withheld by the safety policy, released or not by a moderator) ----------
+
+function heldSection(held) {
+  return h('section', { 'aria-labelledby': 'held-title' }, h('h2', { id: 'held-title' }, 'Messages retenus'),
+    h('p', { class: 'muted' }, 'La détection automatique a retenu ces messages : personne ne les a reçus. Remettez-les (ils arrivent maintenant dans la conversation, l’auteur est prévenu) ou maintenez-les retenus (l’auteur reçoit l’exposé des motifs et peut contester).'),
+    h('ol', { class: 'reports', 'data-testid': 'held-list' }, ...held.map(heldCard)));
+}
+
+function heldCard(m) {
+  const textBox = h('div', { class: 'evidence-box' });
+  const status = h('p', { class: 'result', role: 'status', 'data-testid': 'held-result' });
+  const noteId = `held-note-${m.id}`;
+  const rules = m.rules.map((r) => SAFETY_RULES[r] || r).join(', ');
+  const card = h('li', { class: 'card report', 'data-testid': 'held', 'data-held': m.id },
+    h('h3', {}, `Message retenu n° ${m.id}`),
+    h('p', { class: 'muted' }, `De la personne n° ${m.sender_id}, ${date(m.created_at)}, dans ${m.stream}${rules ? ` — motif : ${rules}` : ''}.`),
+    h('p', { 'data-testid': 'held-status' }, h('strong', {}, 'État : '), HELD_STATUS[m.status] || m.status,
+      m.status === 'released' && m.seq != null ? ` (message n° ${m.seq})` : ''));
+  const show = h('button', {
+    type: 'button', class: 'btn btn-soft btn-small', 'data-testid': 'held-view', 'aria-describedby': noteId,
+    onclick: async () => {
+      show.disabled = true;
+      const res = await api('GET', `/reports/${m.report_id}/evidence`);
+      if (!res.ok) { show.disabled = false; textBox.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, errText(res))); return; }
+      const item = res.data.report.evidence.find((e) => e.held?.id === m.id) || res.data.report.evidence.find((e) => e.withheld);
+      textBox.replaceChildren(h('blockquote', { class: 'comment', 'data-testid': 'held-text' }, item ? item.text : '—'));
+      show.textContent = 'Message affiché (consultation enregistrée)';
+      say('Message retenu affiché. Cette consultation est enregistrée dans le journal d’audit.');
+    },
+  }, 'Voir le message retenu');
+  card.append(h('div', { class: 'evidence-actions' }, show,
+    h('p', { class: 'audit-note', id: noteId }, 'Consultation enregistrée à votre nom dans le journal d’audit.')), textBox);
+  if (m.status !== 'held') return card;
+  const rule = h('select', {}, ...RULES.map((r) => h('option', {}, r)));
+  rule.value = 'Charte §7 — Spam et arnaques';
+  const reason = h('textarea', { rows: '2', maxlength: '2000', 'data-testid': 'held-reason' });
+  const decide = async (decision) => {
+    if (!reason.value.trim()) { status.className = 'result form-error'; status.textContent = 'Le motif est obligatoire : l’auteur le recevra.'; reason.setAttribute('aria-invalid', 'true'); reason.focus(); return; }
+    reason.removeAttribute('aria-invalid');
+    const buttons = card.querySelectorAll('button, textarea, select');
+    buttons.forEach((x) => { x.disabled = true; });
+    const res = await api('POST', `/held/${m.id}/decide`, { decision, rule: rule.value, reason: reason.value.trim() });
+    if (!res.ok) { buttons.forEach((x) => { x.disabled = false; }); status.className = 'result form-error'; status.textContent = errText(res); return; }
+    if (res.data.pending) {
+      rememberPending(res.data.pending, `${decision === 'release' ? 'Remettre' : 'Maintenir retenu'} le message retenu n° ${m.id}`);
+      status.className = 'result warn';
+      status.textContent = `Action n° ${res.data.pending} en attente : vous êtes en conflit avec cette personne, un·e autre modérateur·rice doit la confirmer.`;
+    } else {
+      status.className = 'result ok';
+      status.textContent = decision === 'release'
+        ? `Message n° ${m.id} remis dans la conversation (message n° ${res.data.seq}). L’auteur est prévenu.`
+        : `Message n° ${m.id} maintenu retenu (sanction n° ${res.data.sanction}). L’auteur a reçu l’exposé des motifs.`;
+      $('[data-testid=held-status]', card).replaceChildren(h('strong', {}, 'État : '), HELD_STATUS[decision === 'release' ? 'released' : 'withheld']);
+    }
+    say(status.textContent);
+  };
+  card.append(
+    field(`held-rule-${m.id}`, 'Règle (si maintenu retenu)', rule),
+    field(`held-reason-${m.id}`, 'Motif (envoyé à l’auteur)', reason),
+    h('div', { class: 'form-actions' },
+      h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'held-release', onclick: () => decide('release') }, 'Remettre le message'),
+      h('button', { type: 'button', class: 'btn btn-ghost', 'data-testid': 'held-withhold', onclick: () => decide('withhold') }, 'Maintenir retenu')),
+    status);
   return card;
 }
 
@@ -394,7 +465,8 @@ function viewPending() {
     if (!id) { status.className = 'result form-error'; status.textContent = 'Indiquez un numéro.'; input.focus(); return; }
     const res = await api('POST', `/pending/${id}/confirm`);
     status.className = `result ${res.ok ? 'ok' : 'form-error'}`;
-    status.textContent = res.ok ? `Action n° ${id} confirmée et appliquée (sanction n° ${res.data.sanction}).` : errText(res);
+    const applied = res.ok && res.data.released ? `message retenu n° ${res.data.released} remis` : `sanction n° ${res.data?.sanction}`;
+    status.textContent = res.ok ? `Action n° ${id} confirmée et appliquée (${applied}).` : errText(res);
   });
   page('Actions à confirmer',
     h('section', { 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, 'Mes demandes en attente'),
