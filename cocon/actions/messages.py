@@ -14,6 +14,8 @@ from cocon.access import (
     access_stream_to_read,
     parse_stream,
 )
+from cocon.actions import calls as call_actions
+from cocon.actions import cams as cam_actions
 from cocon.actions import media as media_actions
 from cocon.actions import rooms, safety
 from cocon.actions.common import (
@@ -45,6 +47,8 @@ from cocon.protocol.events import (
     TypingEvent,
     UserBrief,
 )
+from cocon.rtc.calls import book_for
+from cocon.rtc.cams import book_for as cam_book
 from cocon.runtime import Runtime
 from cocon.safety.policy import Action
 from cocon.store import streams as stream_store
@@ -91,6 +95,14 @@ async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
     wanted = {pseudo_key(n) for n in names}
     members = await briefs(rt, await rt.presence.members(room_id))
     return sorted(uid for uid, b in members.items() if pseudo_key(b.pseudo) in wanted)
+
+
+async def _end_live_media(rt: Runtime, user_id: int) -> None:
+    """Someone just restricted as a minor: their calls and room cams (published or
+    watched) end at once on this node, as the firewall would have refused them."""
+    for tab in list(rt.hub.connections_of(user_id)):
+        await call_actions.connection_closed(rt, book_for(rt), tab)
+        await cam_actions.connection_closed(rt, cam_book(rt), tab)
 
 
 async def do_send(
@@ -140,6 +152,8 @@ async def do_send(
         raise safety.confirm_needed(screening)
     if not screening.decision.deliver:
         await safety.withhold(rt, conn, stream, cid, text, screening, ref)
+        if action == Action.RESTRICT_MINOR:
+            await _end_live_media(rt, conn.user_id)
         return None
     if media is not None and await safety.is_restricted(rt, conn.user_id):
         raise NotAllowed("Les photos, vidéos et sons ne sont pas disponibles.", code="restricted")

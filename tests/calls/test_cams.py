@@ -322,9 +322,12 @@ async def test_blocked_people_and_restricted_minors(cam_clients: Make) -> None:
     await a.request("block", user=b.id)
     assert (await b.wait("cam_view", view=view, state="ended"))["reason"] == "blocked"
     _error(await b.request("cam_ask", room=room, user=a.id), "blocked")
-    # Someone who says they are a minor is restricted: no cam, either way.
+    # Someone who says they are a minor is restricted: the cam they watch ends at once, and
+    # no cam afterwards, either way.
+    watched = await _watch(a, minor, room)
     revealed = await minor.say(f"room:{room}", "en vrai j'ai 14 ans je suis en 4eme")
     assert revealed["type"] == "screened" and revealed["action"] == "restrict_minor", revealed
+    assert (await a.wait("cam_view", view=watched, state="ended"))["view"] == watched
     _error(await minor.request("cam_ask", room=room, user=a.id), "restricted")
     _error(await minor.request("cam_start", room=room), "restricted")
 

@@ -171,8 +171,11 @@ async def test_only_accepted_conversations_and_not_strangers(
 
 async def test_no_calls_with_a_restricted_minor(turn_clients: Callable[..., Client]) -> None:
     adult, minor, conv = await pair(turn_clients)
+    call = await _start(adult, minor)
     revealed = await minor.say(str(conv["stream"]), "en vrai j'ai 14 ans je suis en 4eme")
     assert revealed["type"] == "screened" and revealed["action"] == "restrict_minor"
+    # The call under way ends at once, for both.
+    assert (await adult.wait("call", state="ended", call=call))["call"] == call
     for caller, callee in ((adult, minor), (minor, adult)):
         refused = await caller.request("call_invite", user=callee.id)
         assert refused["type"] == "error" and refused["code"] == "restricted", refused
