@@ -18,6 +18,7 @@ from cocon.actions import calls as call_actions
 from cocon.actions import cams as cam_actions
 from cocon.actions import media as media_actions
 from cocon.actions import rooms, safety
+from cocon.actions import voice as voice_actions
 from cocon.actions.common import (
     brief,
     briefs,
@@ -98,11 +99,13 @@ async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
 
 
 async def _end_live_media(rt: Runtime, user_id: int) -> None:
-    """Someone just restricted as a minor: their calls and room cams (published or
-    watched) end at once on this node, as the firewall would have refused them."""
+    """Someone just restricted as a minor: their calls, room cams (published or watched)
+    and voice rooms end at once on this node, as the firewall would have refused them."""
     for tab in list(rt.hub.connections_of(user_id)):
         await call_actions.connection_closed(rt, book_for(rt), tab)
         await cam_actions.connection_closed(rt, cam_book(rt), tab)
+        for seat in voice_actions.book_for(rt).of(tab):
+            await voice_actions.end_seat(rt, seat, "restricted")
 
 
 async def do_send(

@@ -95,3 +95,15 @@ async def test_kicked_or_banned_by_moderation_ends_voice(
     ban = {"kind": "ban", "user": b.id, "rule": "R1", "reason": "Menaces", "duration_s": 3600}
     assert (await mod.post("/sanctions", ban))["sanction"]
     await out_of_voice(janus, room, ev_b, jc_c)
+
+
+async def test_restricted_as_a_minor_ends_voice(
+    voice_server: ServerProcess, janus: JanusProc, closing: list[Any]
+) -> None:
+    a, _b, room, ev_a, _ev_b, witness = await seated_pair(voice_server, closing)
+    revealed = await a.say(f"room:{room}", "en vrai j'ai 14 ans je suis en 4eme")
+    assert revealed["type"] == "screened" and revealed["action"] == "restrict_minor", revealed
+    assert (await a.wait("voice_ended", room=room))["reason"] == "restricted"
+    await out_of_voice(janus, room, ev_a, witness)
+    refused = await a.request("voice_join", room=room)
+    assert refused["type"] == "error" and refused["code"] == "restricted", refused
