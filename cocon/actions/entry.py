@@ -144,7 +144,9 @@ async def do_enter(
             db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
         )
         if net is not None:
-            await gate.record_network(rt, db, user.id, net, t)
+            await gate.record_network(db, user.id, net, t)
+    if net is not None:
+        gate.network_recorded(rt, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token), device_token, None
 
@@ -200,7 +202,9 @@ async def do_login(
         )
         await identities.set_hold(db, user.id, FAR_FUTURE)
         if net is not None:
-            await gate.record_network(rt, db, user.id, net, t)
+            await gate.record_network(db, user.id, net, t)
+    if net is not None:
+        gate.network_recorded(rt, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token)
 

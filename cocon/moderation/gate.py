@@ -74,9 +74,10 @@ async def check_hello(rt: Runtime, user: UserRow, ip: str) -> Banned | None:
     net = net_key(rt, ip)
     t = time.time()
     devices = [user.device_id] if user.device_id else []
+    touch = net is not None and not _recorded_recently(rt, user.id, net, t)
     async with rt.engine.connect() as db:
-        if net is not None and not _recorded_recently(rt, user.id, net, t):
-            await record_network(rt, db, user.id, net, t)
+        if touch and net is not None:
+            await record_network(db, user.id, net, t)
         found = await store.active_ban(db, user.id, devices, [net] if net else [], t)
         refusal = None if found is None else _refusal(found[0])
         if found is not None and found[1] == "net":
@@ -86,6 +87,8 @@ async def check_hello(rt: Runtime, user: UserRow, ip: str) -> Banned | None:
         if refusal is not None and found is not None and found[1] != "user":
             await store.add_evasion(db, found[0]["id"], user.id, "hello", found[1], t)
         await db.commit()
+    if touch and net is not None:
+        network_recorded(rt, user.id, net, t)
     return refusal
 
 
@@ -97,12 +100,15 @@ def _recorded_recently(rt: Runtime, user_id: int, net: str, t: float) -> bool:
     return seen is not None and t - seen < NETWORK_TOUCH_S
 
 
-async def record_network(
-    rt: Runtime, db: AsyncConnection, user_id: int, net: str, t: float
-) -> None:
+async def record_network(db: AsyncConnection, user_id: int, net: str, t: float) -> None:
     """Write, in the caller's transaction, where ``user_id`` connects from (so that a ban of
-    the network finds the pseudos behind it); the node remembers it for a while."""
+    the network finds the pseudos behind it); once it is committed, the node remembers it
+    for a while (:func:`network_recorded`)."""
     await store.touch_network(db, user_id, net, t)
+
+
+def network_recorded(rt: Runtime, user_id: int, net: str, t: float) -> None:
+    """The caller committed :func:`record_network`: hellos skip the write for a while."""
     seen = rt.networks_seen
     if len(seen) > 100_000:
         seen.clear()
