@@ -436,6 +436,14 @@ class IrcClient:
 Conn = CoconConn | IrcConn
 
 
+async def _finished(done: asyncio.Future[float], timeout_s: float) -> tuple[float, bool]:
+    """When the last expected delivery arrived, and whether it did before ``timeout_s``."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), timeout_s), True
+    except TimeoutError:
+        return time.monotonic(), False
+
+
 class Driver:
     def __init__(self, config: dict[str, Any]) -> None:
         self.proto = str(config["proto"])
@@ -556,12 +564,7 @@ class Driver:
         for _ in range(messages):
             self._send_one()
         t_sent = time.monotonic()
-        complete = True
-        try:
-            t_end = await asyncio.wait_for(asyncio.shield(done), timeout_s)
-        except TimeoutError:
-            complete = False
-            t_end = time.monotonic()
+        t_end, complete = await _finished(done, timeout_s)
         elapsed = t_end - t0
         return {
             "messages": messages,
@@ -596,12 +599,7 @@ class Driver:
                 await asyncio.sleep(delay)
             self._send_one()
         send_s = time.monotonic() - w0
-        complete = True
-        try:
-            t_end = await asyncio.wait_for(asyncio.shield(done), timeout_s)
-        except TimeoutError:
-            complete = False
-            t_end = time.monotonic()
+        t_end, complete = await _finished(done, timeout_s)
         elapsed = t_end - w0
         return {
             "messages": total,

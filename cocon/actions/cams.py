@@ -392,12 +392,13 @@ async def connection_closed(rt: Runtime, book: CamBook, conn: Connection) -> Non
 async def presence_left(rt: Runtime, room_id: int, user_id: int) -> None:
     """Someone is no longer in a room at all (also when their node died): no cam of theirs
     can be live there."""
-    async with rt.engine.begin() as db:
+    async with rt.engine.connect() as db:  # every leave asks: a read, a write only if so
         row = await cam_store.get(db, room_id, user_id)
-        if row is not None:
-            await cam_store.remove(db, room_id, user_id, row.cam_id)
-    if row is not None:
-        await _announce(rt, room_id, user_id, None)
+        if row is None:
+            return
+        await cam_store.remove(db, room_id, user_id, row.cam_id)
+        await db.commit()
+    await _announce(rt, room_id, user_id, None)
 
 
 async def cams_disabled(rt: Runtime, room_id: int) -> None:

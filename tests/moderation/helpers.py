@@ -13,7 +13,7 @@ import aiohttp
 import pyotp
 
 from tests.client import Client
-from tests.servers import ServerProcess
+from tests.servers import TEST_DB_ENV, ServerProcess, is_postgres
 
 
 def add_staff(server: ServerProcess, role: str = "moderator") -> tuple[str, str, str]:
@@ -99,3 +99,34 @@ async def connected(base: str, ip: str | None = None) -> Client:
     await client.enter()
     await client.connect()
     return client
+
+
+def database_url(server: ServerProcess) -> str:
+    """The URL of the store ``server`` runs on, to read it directly in a test."""
+    if server.env.get("COCON_DATABASE_URL"):
+        return server.env["COCON_DATABASE_URL"]
+    if server.own_database is not None:
+        return server.own_database
+    test_url = os.environ.get(TEST_DB_ENV, "")
+    if test_url and not is_postgres(test_url):
+        return test_url
+    return f"sqlite+aiosqlite:///{server.data_dir.resolve() / 'cocon.db'}"
+
+
+def cli_audit_verify(server: ServerProcess) -> str:
+    """``cocon audit verify`` on the server's data folder and store; asserts success and
+    returns what it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+    url = database_url(server)
+    if not url.startswith("sqlite"):
+        env["COCON_DATABASE_URL"] = url
+    result = subprocess.run(
+        [sys.executable, "-m", "cocon", "audit", "verify", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

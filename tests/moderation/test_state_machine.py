@@ -25,9 +25,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -54,8 +51,15 @@ from cocon.moderation.policy import CATEGORIES
 from cocon.store import moderation as mod_store
 from cocon.store.engine import make_engine
 from tests.client import Client
-from tests.moderation.helpers import StaffClient, add_staff, connected, jar_session
-from tests.servers import TEST_DB_ENV, ServerProcess, is_postgres
+from tests.moderation.helpers import (
+    StaffClient,
+    add_staff,
+    cli_audit_verify,
+    connected,
+    database_url,
+    jar_session,
+)
+from tests.servers import ServerProcess
 
 T = TypeVar("T")
 N_USERS = 3
@@ -157,7 +161,7 @@ class World:
         self.cursor = 0  # last audit seq checked
         self.stats: Counter[str] = Counter()
         self.staff: list[Staff] = []
-        self.engine = make_engine(_database_url(server))
+        self.engine = make_engine(database_url(server))
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = STEP_TIMEOUT) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -245,17 +249,6 @@ class World:
         if entries:
             self.cursor = entries[-1].seq
         assert verify(entries, read_heads(str(self.server.data_dir)), count) == []
-
-
-def _database_url(server: ServerProcess) -> str:
-    if server.env.get("COCON_DATABASE_URL"):
-        return server.env["COCON_DATABASE_URL"]
-    if server.own_database is not None:
-        return server.own_database
-    test_url = os.environ.get(TEST_DB_ENV, "")
-    if test_url and not is_postgres(test_url):
-        return test_url
-    return f"sqlite+aiosqlite:///{server.data_dir.resolve() / 'cocon.db'}"
 
 
 async def _wait_notice(client: Client, kind: str, timeout: float = 10.0, **data: Any) -> None:
@@ -780,20 +773,8 @@ def test_moderation_state_machine(make_server: Any) -> None:
     finally:
         world.close()
     # The real CLI on the data folder: the chain, its heads and its count are intact.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
-    url = _database_url(server)
-    if not url.startswith("sqlite"):
-        env["COCON_DATABASE_URL"] = url
-    result = subprocess.run(
-        [sys.executable, "-m", "cocon", "audit", "verify", "--data-dir", str(server.data_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == f"{world.cursor} entrées, INTACT", result.stdout
+    printed = cli_audit_verify(server)
+    assert printed.strip() == f"{world.cursor} entrées, INTACT", printed
     assert len(read_heads(str(server.data_dir))) == world.cursor // 10
     print(f"\n{dict(sorted(world.stats.items()))}, {time.monotonic() - started:.1f} s")
 
@@ -823,7 +804,7 @@ async def test_conflicted_second_moderator_leaves_the_action_waiting(
         assert pending in [p["id"] for p in (await third.get("/pending"))["pending"]]
         done = await third.post(f"/pending/{pending}/confirm", {})
         assert done["sanction"]
-        engine = make_engine(_database_url(server))
+        engine = make_engine(database_url(server))
         try:
             async with engine.connect() as db:
                 confirms = [

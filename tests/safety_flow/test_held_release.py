@@ -4,9 +4,6 @@ appealable; an overturned appeal releases it). Real clients, real server, real s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,8 +13,7 @@ import pytest
 from cocon.store import moderation as mod_store
 from cocon.store.engine import make_engine
 from tests.client import Client
-from tests.moderation.helpers import StaffClient
-from tests.moderation.test_state_machine import _database_url
+from tests.moderation.helpers import StaffClient, cli_audit_verify, database_url
 from tests.servers import ServerProcess
 
 SCAM = "achète moi une recharge PCS de 50€ et envoie moi le code"
@@ -94,29 +90,12 @@ def _texts(c: Client, stream: str) -> list[str]:
 
 
 async def _audit_actions(node: ServerProcess, user_id: int) -> list[str]:
-    engine = make_engine(_database_url(node))
+    engine = make_engine(database_url(node))
     try:
         async with engine.connect() as db:
             return [e.action for e in await mod_store.audit_about(db, f"user:{user_id}")]
     finally:
         await engine.dispose()
-
-
-def _cli_audit_verify(node: ServerProcess) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
-    url = _database_url(node)
-    if not url.startswith("sqlite"):
-        env["COCON_DATABASE_URL"] = url
-    result = subprocess.run(
-        [sys.executable, "-m", "cocon", "audit", "verify", "--data-dir", str(node.data_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 async def test_release_delivers_once_live_and_in_history(
@@ -174,7 +153,7 @@ async def test_release_delivers_once_live_and_in_history(
     assert "held_release" in await _audit_actions(node, a.id)
     check = await admin.get("/audit/verify")
     assert check["problems"] == []
-    assert _cli_audit_verify(node).strip().endswith("INTACT")
+    assert cli_audit_verify(node).strip().endswith("INTACT")
 
 
 async def test_keep_withheld_then_overturned_appeal_releases(
@@ -217,7 +196,7 @@ async def test_keep_withheld_then_overturned_appeal_releases(
     assert got["text"] == SCAM and got["sender"]["id"] == a.id
     assert (await a.wait("notice", kind="held_released"))["data"]["seq"] == 4
     assert _gaps(b) == []
-    assert _cli_audit_verify(node).strip().endswith("INTACT")
+    assert cli_audit_verify(node).strip().endswith("INTACT")
 
 
 async def test_conflicted_moderator_needs_a_second_one_and_bad_input_is_refused(

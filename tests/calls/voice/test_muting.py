@@ -18,8 +18,7 @@ from tests.calls.voice.helpers import (
     take_seat,
 )
 from tests.calls.voice.net import JanusProc
-from tests.moderation.helpers import StaffClient
-from tests.moderation.test_state_machine import _database_url
+from tests.moderation.helpers import StaffClient, database_url
 from tests.servers import ServerProcess
 
 
@@ -29,7 +28,7 @@ async def muted_in_janus(janus: JanusProc, room: int, participant: int) -> bool 
 
 
 async def audit_about(server: ServerProcess, user_id: int) -> list[Any]:
-    engine = make_engine(_database_url(server))
+    engine = make_engine(database_url(server))
     try:
         async with engine.connect() as db:
             return await mod_store.audit_about(db, f"user:{user_id}")
