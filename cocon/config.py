@@ -106,6 +106,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             (0 < self.port < 65536, "port must be between 1 and 65535"),
             (self.max_frame_bytes >= 1024, "max_frame_bytes must be at least 1024"),
             (self.auth_timeout_s > 0, "auth_timeout_s must be positive"),
+            (self.heartbeat_s > 0, "heartbeat_s must be positive"),
             (self.max_connections_per_ip >= 1, "max_connections_per_ip must be at least 1"),
             (self.rate_burst >= 1, "rate_burst must be at least 1"),
             (self.rate_per_s > 0, "rate_per_s must be positive"),

@@ -67,7 +67,7 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
             (conn.blocked.add if verb == "block" else conn.blocked.discard)(int(arg))
             rt.dm_facts.forget()
         elif verb == "close":  # kicked or banned by moderation: flush, then hang up
-            conn.outbox.transport.close()
+            conn.link.close(1008, "moderation")
 
 
 async def _counts_loop(rt: Runtime) -> None:
@@ -184,7 +184,12 @@ def build_app(settings: Settings) -> web.Application:
     async def websocket(request: web.Request) -> web.StreamResponse:
         return await node.gateway.handle(request)
 
+    async def close_connections(app: web.Application) -> None:
+        if node.started:  # before the store and the bus close (cleanup comes after)
+            await node.gateway.shutdown()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_connections)
     app.router.add_get("/healthz", health)
     app.router.add_get("/ws", websocket)
     app.router.add_routes(api.routes())

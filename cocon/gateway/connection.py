@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from cocon.gateway.frames import text_frame
 from cocon.gateway.hub import Hub
@@ -11,13 +12,17 @@ from cocon.gateway.ratelimit import TokenBucket
 from cocon.protocol.events import Event, encode
 from cocon.store.identities import UserRow
 
+if TYPE_CHECKING:
+    from cocon.gateway.link import Link
+
 
 class Connection:
     """Per-connection state. All writes go through the hub's flusher (never awaited)."""
 
-    def __init__(self, hub: Hub, outbox: Outbox, user: UserRow, ip: str) -> None:
+    def __init__(self, hub: Hub, outbox: Outbox, user: UserRow, ip: str, link: Link) -> None:
         self.hub = hub
         self.outbox = outbox
+        self.link = link
         self.user = user
         self.user_id = user.id
         self.ip = ip
@@ -28,7 +33,10 @@ class Connection:
         self.syncing: dict[str, list[tuple[int, bytes]]] = {}
         self.buckets: dict[str, TokenBucket] = {}
         self.typing_sent: dict[str, float] = {}
+        self.commands = TokenBucket(1.0, 1)  # the gateway sets the configured one
         self.closed = False
+        self.added = False  # to the hub: what the teardown has to undo
+        self.torn_down = False
         self.in_flight: set[asyncio.Task[None]] = set()  # sends waiting for their commit
 
     def send(self, event: Event) -> None:

@@ -1,8 +1,8 @@
 """Server-to-client WebSocket frames, built once and written to every recipient.
 
-aiohttp cannot hand out an encoded frame, so the fan-out path frames here (RFC 6455 §5.2:
-FIN + text opcode, no mask from a server, 7/16/64-bit payload length). Tests check these
-bytes against aiohttp's own client parser.
+wsproto frames per connection; the fan-out path frames a publication once, here, and writes
+the same bytes to every recipient (RFC 6455 §5.2: FIN + text opcode, no mask from a server,
+7/16/64-bit payload length). Tests check these bytes against aiohttp's client parser.
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from cocon.actions import calls as call_actions
 from cocon.actions import cams as cam_actions
@@ -18,6 +20,8 @@ from cocon.actions import voice as voice_actions
 from cocon.actions.common import brief_of
 from cocon.errors import ClientError, RateLimited
 from cocon.gateway.connection import Connection
+from cocon.gateway.frames import text_frame
+from cocon.gateway.link import CLOSE_WAIT_S, HandshakeError, Link, accept, take_over
 from cocon.gateway.outbox import Outbox
 from cocon.gateway.ratelimit import TokenBucket
 from cocon.gateway.tracker import Tracker
@@ -38,6 +42,7 @@ SESSION_COOKIE = "cocon_session"
 # A command handler; a non-None result is the command's tail, run concurrently (pipelining).
 Handler = Callable[[Connection, Any], Awaitable[Coroutine[Any, Any, None] | None]]
 MAX_IN_FLIGHT = 64
+MAX_PENDING = 64  # commands read ahead of the one running; past it, reading pauses
 
 
 class NodeHandle:
@@ -66,13 +71,19 @@ class NodeHandle:
 
 
 class Gateway:
-    """Owns this node's WebSocket connections."""
+    """Owns this node's WebSocket connections: the upgrade, hello, the commands of each
+    connection in order, the heartbeat sweep, and what a closed connection leaves."""
 
     def __init__(self, rt: Runtime, tracker: Tracker) -> None:
         self.rt = rt
         self.tracker = tracker
         self.per_ip: dict[str, int] = {}
+        self.links: set[Link] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # workers and teardowns, for shutdown
         self._handlers = self._build_handlers()
+        self._loop = asyncio.get_running_loop()
+        self._sweeper = self._loop.create_task(self._sweep())
+        self._all_gone: asyncio.Event | None = None  # set at shutdown once no link is left
 
     def client_ip(self, request: web.Request) -> str:
         if self.rt.settings.trust_forwarded_for:
@@ -90,154 +101,226 @@ class Gateway:
         return origin == f"{request.scheme}://{request.host}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """``GET /ws``: check the upgrade, answer it, and take the connection from aiohttp."""
         s = self.rt.settings
         if not self.origin_allowed(request):
-            return web.json_response(
-                {"error": {"code": "forbidden", "message": "Origine refusée."}}, status=403
-            )
+            return _refusal(403, "forbidden", "Origine refusée.")
         ip = self.client_ip(request)
         if self.per_ip.get(ip, 0) >= s.max_connections_per_ip:
-            return web.json_response(
-                {"error": {"code": "too_many_connections", "message": "Trop de connexions."}},
-                status=429,
-            )
-        ws = web.WebSocketResponse(
-            heartbeat=s.heartbeat_s, max_msg_size=s.max_frame_bytes, compress=False
-        )
-        await ws.prepare(request)
-        self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+            return _refusal(429, "too_many_connections", "Trop de connexions.")
         try:
-            await self._run(request, ws, ip)
+            answer, ws = accept(request)
+        except HandshakeError:
+            return _refusal(400, "bad_request", "Ce n'est pas une ouverture de WebSocket valide.")
+        transport = request.transport
+        assert transport is not None
+        link = Link(ws, transport, self, s.max_frame_bytes, ip, request.cookies.get(SESSION_COOKIE))
+        if take_over(request, link, answer):
+            self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+            self.links.add(link)
+            link.timer = self._loop.call_later(s.auth_timeout_s, self._no_hello, link)
+        # Not written: the connection is no longer aiohttp's (see link.take_over).
+        return web.Response()
+
+    # -- LinkOwner
+
+    def on_text(self, link: Link, text: str) -> None:
+        if link.conn is None and link.timer is not None:  # hello came in time
+            link.timer.cancel()
+            link.timer = None
+        pending = link.pending
+        if pending is None:
+            pending = link.pending = deque()
+        pending.append(text)
+        if link.worker is None:
+            link.worker = self._spawn(self._work(link))
+        elif len(pending) >= MAX_PENDING and not link.paused:
+            link.paused = True  # the client outruns its commands: stop reading it
+            link.transport.pause_reading()
+
+    def on_binary(self, link: Link) -> None:
+        if link.conn is not None:
+            link.conn.send(Error(code="bad_request", message="Les trames binaires sont refusées."))
+        elif link.worker is None:
+            self._refuse(link, "Le premier message doit être hello.")
+
+    def on_lost(self, link: Link) -> None:
+        self.links.discard(link)
+        if not self.links and self._all_gone is not None:
+            self._all_gone.set()
+        left = self.per_ip.get(link.ip, 1) - 1
+        if left > 0:
+            self.per_ip[link.ip] = left
+        else:
+            self.per_ip.pop(link.ip, None)
+        if link.pending:
+            link.pending.clear()
+        conn = link.conn
+        if conn is not None:
+            conn.closed = True
+            conn.outbox.closed = True
+            if link.worker is None:  # else the worker ends with the teardown
+                self._spawn(self._teardown(conn))
+
+    # -- one connection's work, in order
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _work(self, link: Link) -> None:
+        """Run the link's waiting messages one after the other (hello first), then end."""
+        try:
+            while link.pending and not link.lost and not link.closing:
+                text = link.pending.popleft()
+                if link.paused and len(link.pending) <= MAX_PENDING // 2:
+                    link.paused = False
+                    link.transport.resume_reading()
+                conn = link.conn
+                if conn is None:
+                    await self._hello(link, text)
+                else:
+                    await self._command(conn, text, conn.commands)
         finally:
-            left = self.per_ip[ip] - 1
-            if left:
-                self.per_ip[ip] = left
-            else:
-                del self.per_ip[ip]
-        return ws
+            link.worker = None
+            link.pending = None
+            if link.lost and link.conn is not None:
+                await self._teardown(link.conn)
 
-    async def _close(self, ws: web.WebSocketResponse, code: int, error: Error) -> None:
-        if not ws.closed:
-            await ws.send_str(encode(error).decode())
-            await ws.close(code=code, message=error.code.encode())
+    def _refuse(self, link: Link, message: str, code: str = "unauthorized", **extra: Any) -> None:
+        error = Error(code=code, message=message, **extra)
+        link.close(1008, code, text_frame(encode(error)))
 
-    async def _run(self, request: web.Request, ws: web.WebSocketResponse, ip: str) -> None:
-        s = self.rt.settings
+    def _no_hello(self, link: Link) -> None:
+        link.timer = None
+        if link.conn is None and link.worker is None:
+            self._refuse(link, "Pas de hello.")
+
+    async def _hello(self, link: Link, text: str) -> None:
         try:
-            first = await asyncio.wait_for(ws.receive(), timeout=s.auth_timeout_s)
-        except TimeoutError:
-            await self._close(ws, 1008, Error(code="unauthorized", message="Pas de hello."))
-            return
-        if first.type != WSMsgType.TEXT:
-            await ws.close(code=1008 if first.type == WSMsgType.BINARY else 1000)
-            return
-        try:
-            hello = c.decoder.decode(first.data)
+            hello = c.decoder.decode(text)
         except msgspec.DecodeError:
             hello = None
         if not isinstance(hello, c.Hello):
-            await self._close(
-                ws, 1008, Error(code="unauthorized", message="Le premier message doit être hello.")
-            )
+            self._refuse(link, "Le premier message doit être hello.")
             return
-        token = hello.token or request.cookies.get(SESSION_COOKIE)
+        token = hello.token or link.token
+        link.token = None
         user = await entry.session_user(self.rt, token)
         if user is None or token is None:
-            await self._close(
-                ws, 1008, Error(code="unauthorized", message="Session inconnue ou expirée.")
-            )
+            self._refuse(link, "Session inconnue ou expirée.")
             return
-        banned = await gate.check_hello(self.rt, user, ip)
+        banned = await gate.check_hello(self.rt, user, link.ip)
         if banned is not None:
-            await self._close(
-                ws,
-                1008,
-                Error(code=banned.code, message=banned.message, sanction=banned.sanction),
-            )
+            self._refuse(link, banned.message, banned.code, sanction=banned.sanction)
             return
-        transport = request.transport
-        assert transport is not None
-        conn = Connection(self.rt.hub, Outbox(transport, s.send_buffer_bytes), user, ip)
-        await self._serve(ws, conn, hello, token)
+        if link.lost or link.closing:
+            return
+        s = self.rt.settings
+        conn = Connection(
+            self.rt.hub, Outbox(link.transport, s.send_buffer_bytes), user, link.ip, link
+        )
+        conn.commands = TokenBucket(s.command_rate_per_s, s.command_burst)
+        link.conn = conn
+        try:
+            await self._welcome(conn, hello, token)
+        except Exception:
+            log.exception("could not set up a connection")
+            link.close(1011, "internal")
 
-    async def _serve(
-        self, ws: web.WebSocketResponse, conn: Connection, hello: c.Hello, token: str
-    ) -> None:
+    async def _welcome(self, conn: Connection, hello: c.Hello, token: str) -> None:
         rt = self.rt
         first_here = rt.hub.add_user_connection(conn)
-        try:
-            async with rt.engine.connect() as db:
-                conn.blocked = set(await social_store.blocked_by(db, conn.user_id))
-            await self.tracker.connected(conn.user_id)
-            if first_here:
-                await entry.hold_pseudo(rt, conn.user, True)
-            inbox = f"user:{conn.user_id}"
-            positions = dict(hello.streams)
-            await messages.resume_streams(rt, self.tracker, conn, positions)
-            if inbox not in conn.topics:
-                await rt.hub.subscribe(conn, inbox)
-            convs = await private.conversations_for(rt, conn.user_id, conn.blocked)
-            for info in convs:
-                if info.stream not in conn.topics and (
-                    info.state == "accepted" or info.requested_by == conn.user_id
-                ):
-                    await rt.hub.subscribe(conn, info.stream)
-            async with rt.engine.connect() as db:
-                pos = await stream_store.position(db, inbox)
-            epoch, seq = pos if pos else (0, 0)
-            conn.send(
-                Welcome(
-                    ref=hello.ref,
-                    me=brief_of(conn.user),
-                    token=token,
-                    inbox=inbox,
-                    inbox_epoch=epoch,
-                    inbox_seq=seq,
-                    rooms=await rooms.rooms_for(rt, conn.user_id),
-                    conversations=convs,
-                    blocked=sorted(conn.blocked),
-                )
+        conn.added = True
+        async with rt.engine.connect() as db:
+            conn.blocked = set(await social_store.blocked_by(db, conn.user_id))
+        await self.tracker.connected(conn.user_id)
+        if first_here:
+            await entry.hold_pseudo(rt, conn.user, True)
+        inbox = f"user:{conn.user_id}"
+        positions = dict(hello.streams)
+        await messages.resume_streams(rt, self.tracker, conn, positions)
+        if inbox not in conn.topics:
+            await rt.hub.subscribe(conn, inbox)
+        convs = await private.conversations_for(rt, conn.user_id, conn.blocked)
+        for info in convs:
+            if info.stream not in conn.topics and (
+                info.state == "accepted" or info.requested_by == conn.user_id
+            ):
+                await rt.hub.subscribe(conn, info.stream)
+        async with rt.engine.connect() as db:
+            pos = await stream_store.position(db, inbox)
+        epoch, seq = pos if pos else (0, 0)
+        conn.send(
+            Welcome(
+                ref=hello.ref,
+                me=brief_of(conn.user),
+                token=token,
+                inbox=inbox,
+                inbox_epoch=epoch,
+                inbox_seq=seq,
+                rooms=await rooms.rooms_for(rt, conn.user_id),
+                conversations=convs,
+                blocked=sorted(conn.blocked),
             )
-            await self._loop(ws, conn)
-        finally:
-            conn.closed = True
-            conn.outbox.closed = True
-            for topic in list(conn.topics):
-                await rt.hub.unsubscribe(conn, topic)
-            for room_id in list(conn.rooms):
-                await self.tracker.exit(room_id, conn.user_id, grace=True)
-            conn.rooms.clear()
-            last_here = rt.hub.remove_user_connection(conn)
-            await self.tracker.disconnected(conn.user_id)
-            try:
-                await call_actions.connection_closed(rt, book_for(rt), conn)
-            except Exception:
-                log.warning("could not end the calls of %s", conn.user_id, exc_info=True)
-            try:
-                await cam_actions.connection_closed(rt, cam_book(rt), conn)
-            except Exception:
-                log.warning("could not end the cams of %s", conn.user_id, exc_info=True)
-            try:
-                await voice_actions.connection_closed(rt, conn)
-            except Exception:
-                log.warning("could not end the voice of %s", conn.user_id, exc_info=True)
-            if last_here:
-                try:
-                    await entry.hold_pseudo(rt, conn.user, False)
-                except Exception:
-                    log.warning("could not release the pseudo hold of %s", conn.user_id)
+        )
 
-    async def _loop(self, ws: web.WebSocketResponse, conn: Connection) -> None:
-        bucket = TokenBucket(self.rt.settings.command_rate_per_s, self.rt.settings.command_burst)
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                await self._command(conn, msg.data, bucket)
-            elif msg.type == WSMsgType.BINARY:
-                conn.send(Error(code="bad_request", message="Les trames binaires sont refusées."))
-            elif msg.type == WSMsgType.ERROR:
-                break
-            if conn.outbox.closed:
-                break
+    async def _teardown(self, conn: Connection) -> None:
+        """Undo what the connection held: topics, rooms, presence, calls, cams, voice."""
+        if conn.torn_down or not conn.added:
+            return
+        conn.torn_down = True
+        rt = self.rt
+        for topic in list(conn.topics):
+            await rt.hub.unsubscribe(conn, topic)
+        for room_id in list(conn.rooms):
+            await self.tracker.exit(room_id, conn.user_id, grace=True)
+        conn.rooms.clear()
+        last_here = rt.hub.remove_user_connection(conn)
+        await self.tracker.disconnected(conn.user_id)
+        try:
+            await call_actions.connection_closed(rt, book_for(rt), conn)
+        except Exception:
+            log.warning("could not end the calls of %s", conn.user_id, exc_info=True)
+        try:
+            await cam_actions.connection_closed(rt, cam_book(rt), conn)
+        except Exception:
+            log.warning("could not end the cams of %s", conn.user_id, exc_info=True)
+        try:
+            await voice_actions.connection_closed(rt, conn)
+        except Exception:
+            log.warning("could not end the voice of %s", conn.user_id, exc_info=True)
+        if last_here:
+            try:
+                await entry.hold_pseudo(rt, conn.user, False)
+            except Exception:
+                log.warning("could not release the pseudo hold of %s", conn.user_id)
+
+    # -- the node's connections as a whole
+
+    async def _sweep(self) -> None:
+        """Every heartbeat period: ping each connection, cut those silent since the last."""
+        period = self.rt.settings.heartbeat_s
+        while True:
+            await asyncio.sleep(period)
+            for link in list(self.links):
+                link.heartbeat()
+
+    async def shutdown(self) -> None:
+        """Close every connection (``1001``) and let their teardowns run, within seconds."""
+        self._sweeper.cancel()
+        for link in list(self.links):
+            link.close(1001, "server stopping")
+        if self.links:
+            self._all_gone = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_gone.wait(), CLOSE_WAIT_S + 0.5)
+        for link in list(self.links):
+            link.transport.abort()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5.0)
 
     async def _command(self, conn: Connection, data: str, bucket: TokenBucket) -> None:
         ref: str | None = None
@@ -407,6 +490,10 @@ class Gateway:
                 rt, cam_book(rt), conn, cmd.view, cmd.ref
             ),
         }
+
+
+def _refusal(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 class _RefOnly(msgspec.Struct):

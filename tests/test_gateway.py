@@ -1,0 +1,61 @@
+"""The node's WebSocket side as a whole: liveness sweep and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Callable
+
+import aiohttp
+
+from tests.client import Client
+from tests.servers import ServerProcess
+
+
+async def _hello(ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
+    await ws.send_str(json.dumps({"type": "hello", "token": token, "streams": {}}))
+    msg = await ws.receive(timeout=10)
+    assert json.loads(msg.data)["type"] == "welcome"
+
+
+async def test_a_silent_peer_is_cut_and_a_live_one_kept(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    node = make_server(COCON_HEARTBEAT_S="0.4")
+    live, silent = Client(node.url), Client(node.url)
+    try:
+        await live.enter()
+        await live.connect()  # aiohttp answers pings
+        await silent.enter()
+        assert silent.token is not None
+        ws = await silent.http.ws_connect(node.ws_url, autoping=False)
+        await _hello(ws, silent.token)
+        await asyncio.sleep(1.5)  # pings unanswered for more than two sweeps
+        kinds = []
+        while not ws.closed:
+            kinds.append((await ws.receive(timeout=5)).type)
+        assert aiohttp.WSMsgType.PING in kinds
+        assert (await live.request("ping"))["type"] == "pong"
+    finally:
+        await live.close()
+        await silent.close()
+
+
+async def test_stopping_the_node_closes_connections_with_1001(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    node = make_server()
+    client = Client(node.url)
+    try:
+        await client.enter()
+        await client.connect()
+        assert client.ws is not None
+        assert node.proc is not None
+        node.proc.send_signal(signal.SIGTERM)
+        assert client._reader is not None
+        await asyncio.wait_for(client._reader, 10)
+        assert client.ws.close_code == 1001
+        assert await asyncio.to_thread(node.proc.wait, 10) == 0
+    finally:
+        await client.close()
