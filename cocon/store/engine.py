@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -51,13 +51,15 @@ class Transactions:
     worker thread: a whole batch costs one hand-off to that thread, where through aiosqlite
     every statement is a hand-off of its own (and a wake-up of the event loop). With
     PostgreSQL, it runs through the async engine's ``run_sync`` (each statement is a round
-    trip to the server either way).
+    trip to the server either way). The store thread keeps its one connection open: a
+    checkout and a check-in (with its reset) per unit were a third of a one-message commit.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sync: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._conn: Connection | None = None  # the store thread's own
         url = engine.url
         if url.get_backend_name() == "sqlite":
             self._sync = create_engine(
@@ -78,11 +80,20 @@ class Transactions:
 
     def _in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         assert self._sync is not None
-        with self._sync.begin() as conn:
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self._sync.connect()
+        with conn.begin():
             return fn(conn, *args)
+
+    def _close_conn(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def close(self) -> None:
         if self._thread is not None:
+            self._thread.submit(self._close_conn).result()
             self._thread.shutdown(wait=True)
         if self._sync is not None:
             self._sync.dispose()
