@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 class Connection:
     """Per-connection state. All writes go through the hub's flusher (never awaited)."""
 
-    def __init__(self, hub: Hub, outbox: Outbox, user: UserRow, ip: str, link: Link) -> None:
+    def __init__(
+        self, hub: Hub, outbox: Outbox, user: UserRow, ip: str, link: Link, commands: TokenBucket
+    ) -> None:
         self.hub = hub
         self.outbox = outbox
         self.link = link
@@ -33,7 +35,7 @@ class Connection:
         self.syncing: dict[str, list[tuple[int, bytes]]] = {}
         self.buckets: dict[str, TokenBucket] = {}
         self.typing_sent: dict[str, float] = {}
-        self.commands = TokenBucket(1.0, 1)  # the gateway sets the configured one
+        self.commands = commands  # this connection's command rate
         self.closed = False
         self.added = False  # to the hub: what the teardown has to undo
         self.torn_down = False

@@ -220,9 +220,13 @@ class Gateway:
             return
         s = self.rt.settings
         conn = Connection(
-            self.rt.hub, Outbox(link.transport, s.send_buffer_bytes), user, link.ip, link
+            self.rt.hub,
+            Outbox(link.transport, s.send_buffer_bytes),
+            user,
+            link.ip,
+            link,
+            TokenBucket(s.command_rate_per_s, s.command_burst),
         )
-        conn.commands = TokenBucket(s.command_rate_per_s, s.command_burst)
         link.conn = conn
         try:
             await self._welcome(conn, hello, token)
