@@ -59,3 +59,22 @@ async def test_stopping_the_node_closes_connections_with_1001(
         assert await asyncio.to_thread(node.proc.wait, 10) == 0
     finally:
         await client.close()
+
+
+async def test_a_flood_of_pipelined_commands_is_answered_in_order(
+    clients: Callable[..., Client],
+) -> None:
+    """500 commands in one go: reading pauses past 64 waiting and resumes; none is lost."""
+    a = clients()
+    await a.enter()
+    await a.connect()
+    assert a.ws is not None
+    for i in range(500):
+        await a.ws.send_str(json.dumps({"type": "ping", "ref": f"f{i}"}))
+    refs = []
+    while len(refs) < 500:
+        event = await asyncio.wait_for(a.events.get(), 10)
+        if event["type"] == "pong":
+            refs.append(event["ref"])
+    assert refs == [f"f{i}" for i in range(500)]
+    assert (await a.request("ping"))["type"] == "pong"
