@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from cocon.actions import cams as cam_actions
+from cocon.actions import messages as message_actions
 from cocon.actions import rooms as room_actions
 from cocon.actions import social as social_actions
 from cocon.actions.common import now
@@ -144,6 +145,10 @@ def build_app(settings: Settings) -> web.Application:
                 return
             if verb in ("cam", "camend"):  # room cams: a view's state, or end a cam held here
                 await cam_actions.on_control(rt, cam_book(rt), user_id, verb, arg)
+                return
+            if verb == "restricted":  # restricted as a minor: their live media end here too
+                rt.standing.invalidate()
+                await message_actions.end_live_media(rt, user_id)
                 return
             await apply_control(rt, tracker, user_id, verb, arg)
             if verb == "block" and arg.isdigit():  # their views of each other's cams end

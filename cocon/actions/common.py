@@ -141,6 +141,12 @@ async def publish(
     await rt.bus.publish(BusMessage(topic, encode(event), sender=sender, control=control))
 
 
+async def publish_control(rt: Runtime, user_id: int, control: str) -> None:
+    """Ask every node serving ``user_id`` to act on their connections (``control`` verb and
+    argument, see ``node.apply_control``); nothing is sent to the user."""
+    await rt.bus.publish(BusMessage(f"user:{user_id}", b"", control=control))
+
+
 async def notify(rt: Runtime, user_id: int, kind: str, data: dict[str, object]) -> None:
     """Append a durable notice to a user's inbox stream, then publish it."""
     done = await rt.appender.append(notice_request(f"user:{user_id}", kind, data))

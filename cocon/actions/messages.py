@@ -25,6 +25,7 @@ from cocon.actions.common import (
     entry_events,
     notify,
     publish,
+    publish_control,
     publish_entry,
     text_request,
     to_builtins,
@@ -98,9 +99,10 @@ async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
     return sorted(uid for uid, b in members.items() if pseudo_key(b.pseudo) in wanted)
 
 
-async def _end_live_media(rt: Runtime, user_id: int) -> None:
+async def end_live_media(rt: Runtime, user_id: int) -> None:
     """Someone just restricted as a minor: their calls, room cams (published or watched)
-    and voice rooms end at once on this node, as the firewall would have refused them."""
+    and voice rooms held by this node end at once, as the firewall would have refused them.
+    Every node runs it on the ``restricted`` control that the restriction publishes."""
     for tab in list(rt.hub.connections_of(user_id)):
         await call_actions.connection_closed(rt, book_for(rt), tab)
         await cam_actions.connection_closed(rt, cam_book(rt), tab)
@@ -155,8 +157,8 @@ async def do_send(
         raise safety.confirm_needed(screening)
     if not screening.decision.deliver:
         await safety.withhold(rt, conn, stream, cid, text, screening, ref)
-        if action == Action.RESTRICT_MINOR:
-            await _end_live_media(rt, conn.user_id)
+        if action == Action.RESTRICT_MINOR:  # on every node serving them, this one too
+            await publish_control(rt, conn.user_id, "restricted")
         return None
     if media is not None and await safety.is_restricted(rt, conn.user_id):
         raise NotAllowed("Les photos, vidéos et sons ne sont pas disponibles.", code="restricted")

@@ -14,7 +14,8 @@ class BusMessage(msgspec.Struct, array_like=True, frozen=True):
     ``seq`` > 0 marks a stream entry (receivers keep per-stream order and detect gaps);
     ``sender`` lets receivers skip users who blocked the sender; ``control`` asks the nodes
     to change the subscriptions of a user's connections (``"sub dm:3"``, ``"unsub room:4"``,
-    ``"block 7"``, ``"unblock 7"``) before the payload is delivered.
+    ``"block 7"``, ``"unblock 7"``) before the payload is delivered; a control with an empty
+    payload delivers nothing.
     """
 
     topic: str

@@ -172,7 +172,8 @@ class Hub:
                 await self.control_handler(int(ident), verb, arg)
             except Exception:
                 log.exception("control %r failed", message.control)
-        self._fan_out(message)
+        if message.payload:
+            self._fan_out(message)
 
     def _fan_out(self, message: BusMessage) -> None:
         if message.seq and self.source is not None:

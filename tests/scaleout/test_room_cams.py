@@ -64,3 +64,32 @@ async def test_a_cam_watched_from_another_node(
     assert ended["reason"] == "ended"
     await late.wait("cam", room=ROOM, user=pub.id, cam=None)
     assert (await late.request("cams", room=ROOM))["cams"] == []
+
+
+async def test_a_minor_restricted_on_one_node_loses_their_cam_on_the_other(
+    cluster: Cluster, new_client: Callable[[ServerProcess], Client], coturn: Turn
+) -> None:
+    n1, n2 = cluster.node("n1", **coturn.env()), cluster.node("n2", **coturn.env())
+    minor, viewer = new_client(n2), new_client(n2)
+    for c in (minor, viewer):
+        await c.enter()
+        await c.connect()
+        await c.join(ROOM)
+    assert (await minor.request("cam_start", room=ROOM))["type"] == "cam"
+    asked = await viewer.request("cam_ask", room=ROOM, user=minor.id)
+    view = asked["view"]
+    await minor.wait("cam_view", view=view, state="pending")
+    assert (await minor.request("cam_answer", view=view, accept=True))["state"] == "active"
+    await viewer.wait("cam_view", view=view, state="active")
+    # The same person, in another tab served by the other node, says they are 14.
+    other_tab = new_client(n1)
+    other_tab.token, other_tab.user = minor.token, minor.user
+    await other_tab.connect()
+    await other_tab.join(ROOM)
+    said = await other_tab.say(f"room:{ROOM}", "en vrai j'ai 14 ans je suis en 4eme")
+    assert said["type"] == "screened" and said["action"] == "restrict_minor", said
+    # The cam, live on the first node, ends at once: its viewer is told, and so is the room.
+    assert (await viewer.wait("cam_view", view=view, state="ended"))["view"] == view
+    await viewer.wait("cam", room=ROOM, user=minor.id, cam=None)
+    refused = await minor.request("cam_start", room=ROOM)
+    assert refused["type"] == "error" and refused["code"] == "restricted", refused
