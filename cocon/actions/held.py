@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cocon.access import parse_stream
+from cocon.actions import messages as message_actions
 from cocon.actions import safety
 from cocon.actions.common import brief, notify, publish_entry, text_request
 from cocon.actions.dm_facts import dm_facts
@@ -195,8 +196,18 @@ async def deliver(rt: Runtime, row: HeldRow) -> Appended:
     sender = await brief(rt, row.sender_id)
     if sender is None:
         raise NotFound(_GONE + "son auteur n'existe plus.", code="not_deliverable")
+    # As if sent now: its mentions in a room; the request notice if it opens a private one.
+    kind, ident = parse_stream(row.stream)
+    mentions: list[int] = []
+    request_to: int | None = None
+    if kind == "room":
+        mentions = await message_actions.mentions_in(rt, ident, row.text)
+    else:
+        facts = await dm_facts(rt, row.sender_id, ident)
+        if facts.conv.state == "pending" and facts.sent_while_pending == 0:
+            request_to = facts.conv.peer_of(row.sender_id)
     done = await rt.appender.append(
-        text_request(row.stream, row.sender_id, row.release_cid, row.text, [])
+        text_request(row.stream, row.sender_id, row.release_cid, row.text, mentions)
     )
     if not done.duplicate:
         event = Message(
@@ -205,11 +216,13 @@ async def deliver(rt: Runtime, row: HeldRow) -> Appended:
             sender=sender,
             text=row.text,
             ts=done.ts,
-            mentions=[],
+            mentions=mentions,
             cid=row.release_cid,
         )
         # Nothing awaited between the commit and the publication: fan-out stays in seq order.
         await publish_entry(rt, done, event, sender=row.sender_id)
+        if request_to is not None:
+            await message_actions.send_request_notice(rt, request_to, ident, row.text)
     async with rt.engine.begin() as db:
         await held_store.delivered(db, row.id, done.seq)
     return done

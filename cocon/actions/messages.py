@@ -90,7 +90,8 @@ async def _check_dm_writable(rt: Runtime, conn: Connection, conv_id: int) -> DmF
     return facts
 
 
-async def _mentions(rt: Runtime, room_id: int, text: str) -> list[int]:
+async def mentions_in(rt: Runtime, room_id: int, text: str) -> list[int]:
+    """The members of the room that ``text`` mentions (``@pseudo``)."""
     names = mentioned_pseudos(text)
     if not names:
         return []
@@ -142,7 +143,7 @@ async def do_send(
         if ident not in conn.rooms:
             raise NotAllowed("Rejoignez d'abord ce salon.", code="not_member")
         _rate_limit(rt, conn, stream)
-        mentions = await _mentions(rt, ident, text)
+        mentions = await mentions_in(rt, ident, text)
     elif kind == "dm":
         _rate_limit(rt, conn, stream)
         facts = await _check_dm_writable(rt, conn, ident)
@@ -227,10 +228,10 @@ async def _delivered(
     if out.request_to is not None:
         _, conv_id = parse_stream(out.stream)
         preview = out.text or "(photo, vidéo ou son)"
-        await _send_request_notice(rt, out.request_to, conv_id, preview)
+        await send_request_notice(rt, out.request_to, conv_id, preview)
 
 
-async def _send_request_notice(rt: Runtime, peer: int, conv_id: int, preview: str) -> None:
+async def send_request_notice(rt: Runtime, peer: int, conv_id: int, preview: str) -> None:
     """The one inbox notice a private request makes: who asks, and a preview."""
     async with rt.engine.connect() as db:
         conv = await access_conversation(db, peer, conv_id)

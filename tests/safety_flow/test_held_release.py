@@ -255,3 +255,26 @@ async def test_conflicted_moderator_needs_a_second_one_and_bad_input_is_refused(
     assert got["text"] == SCAM
     await second.post(f"/pending/{pending['pending']}/confirm", {}, status=400)  # used up
     assert await _marker(a, b, stream) == 5 and _texts(b, stream).count(SCAM) == 1
+
+
+async def test_a_held_request_reaches_its_recipient_as_a_request_once_released(
+    node: ServerProcess, closing: list[Any]
+) -> None:
+    a, b = await _person(node, closing), await _person(node, closing)
+    conv = (await a.request("open_pm", user=b.id))["conversation"]
+    held = await a.say(conv["stream"], SCAM, cid="first")
+    assert held["type"] == "screened" and held["action"] == "hold", held
+    mod = await _staff(node, closing)
+    _, row = await _held_in_case(mod, a.id)
+    released = await mod.post(
+        f"/held/{row['id']}/decide", {"decision": "release", "reason": "Faux positif."}
+    )
+    assert released["seq"] == 1
+    # The request b never saw arrives now, with the released message as its preview.
+    request = await b.wait("notice", kind="pm_request")
+    assert request["data"]["conversation"]["id"] == conv["id"]
+    assert request["data"]["preview"] == SCAM
+    assert [n["kind"] for n in b.notices].count("pm_request") == 1
+    await b.request("answer_pm", conversation=conv["id"], accept=True)
+    history = await b.request("history", stream=conv["stream"])
+    assert [m["text"] for m in history["messages"]] == [SCAM]
