@@ -186,6 +186,26 @@ def _join_spaced(tokens: list[str]) -> list[str]:
     return out
 
 
+# Ages written in words ("j'ai quinze ans", "dix-sept ans") become digits, so that the age
+# rules read them as they read "15 ans". Only 11-19: "dix", "sept" or "neuf" alone are too
+# often something else (ten minutes, September, new).
+_NUMBER_WORDS = {
+    "onze": "11", "douze": "12", "treize": "13", "quatorze": "14", "quinze": "15",
+    "seize": "16", "dixsept": "17", "dixhuit": "18", "dixneuf": "19",
+}
+_DIX = {"sept": "17", "huit": "18", "neuf": "19"}
+
+
+def _numbers(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for tok in tokens:
+        if out and out[-1] == "dix" and tok in _DIX:
+            out[-1] = _DIX[tok]
+        else:
+            out.append(_NUMBER_WORDS.get(tok, tok))
+    return out
+
+
 def normalize(text: str) -> Normalized:
     """Both normalized forms of ``text`` (see the module docstring)."""
     low = fold_low(text)
@@ -202,6 +222,10 @@ def normalize(text: str) -> Normalized:
     singles = sum(1 for t in raw_tokens if len(t) == 1)
     if singles >= 3:
         raw_tokens = _join_spaced(raw_tokens)
+    if not has_digit and any(t in _NUMBER_WORDS or t == "dix" for t in raw_tokens):
+        numbered = _numbers(raw_tokens)
+        if numbered != raw_tokens:
+            raw_tokens, has_digit = numbered, True
     sms = SMS
     norm = " ".join([sms.get(t, t) for t in raw_tokens])
     tokens = tuple(norm.split())

@@ -72,6 +72,9 @@ RULES: dict[str, Rule] = {
             r"(?:je vais avoir|j vais avoir|bientot|j aurai|j aurais) 18 ans(?! (?:de|d))",
             r"^(?:moi |et moi |perso |bah |ben |euh |j ai |asv )?" + MINOR_AGE
             + r" ?(?:ans?|yo)?(?: " + _ANSWER_TAIL + r")*$",
+            # An ASV answer: age, then where ("15 a paris", "asv 13 a lille et toi").
+            r"^(?:moi |et moi |perso |asv )?" + MINOR_AGE + r" (?:ans )?a \w+(?: " + _ANSWER_TAIL
+            + r")*$",
             r"^(?:asv )?" + MINOR_AGE + r" ?(?:ans )?(?:f|h|m|fille|garcon|mec|meuf)\b",
             r"^(?:f|h|fille|garcon|mec|meuf) " + MINOR_AGE + r"(?: ans)?(?: \w+)?$",
             _FIRST + " (?:encore |une |un |que |qu |juste |trop |pas encore |actuellement "

@@ -29,6 +29,10 @@ from cocon.safety.normalize import normalize
         ("t'as", "t as"),
         ("cm2", "cm2"),
         ("il y a 3 ans", "il y a 3 ans"),
+        ("j'ai quinze ans", "j ai 15 ans"),
+        ("bientôt dix-sept ans", "bientot 17 ans"),
+        ("dix minutes", "dix minutes"),
+        ("un truc neuf", "un truc neuf"),
     ],
 )
 def test_norm(raw: str, norm: str) -> None:
@@ -44,6 +48,7 @@ def test_low_keeps_punctuation_for_contacts() -> None:
 def test_digits_flag() -> None:
     assert normalize("j'ai 14 ans").has_digit
     assert not normalize("salut toi").has_digit
+    assert normalize("j'ai seize ans").has_digit  # an age in words counts as digits
 
 
 @given(st.text(max_size=300))
