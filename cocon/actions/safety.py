@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from cocon.actions.common import brief, briefs, notify, publish
+from cocon.actions.common import brief, briefs, notify
 from cocon.actions.dm_facts import DmFacts, dm_facts
 from cocon.errors import ClientError, NotAllowed
 from cocon.gateway.connection import Connection
@@ -308,16 +308,18 @@ async def after_delivery(rt: Runtime, conn: Connection, stream: str, screening: 
 
 
 async def _card_for_peer(rt: Runtime, stream: str, screening: Screening) -> None:
+    """The recipient's card, as an inbox notice (``kind: "safety"``): durable, so someone
+    offline when it was sent finds it when they come back."""
     decision = screening.decision
     if screening.peer is None or decision.recipient_card is None:
         return
     if await brief(rt, screening.peer) is None:
         return
-    card = SafetyCard(
-        stream=stream,
-        card=decision.recipient_card,
-        message=decision.recipient_notice or decision.explanation,
-        resources=list(decision.resources),
-        suggest_report=decision.suggest_report,
-    )
-    await publish(rt, f"user:{screening.peer}", card)
+    card = {
+        "stream": stream,
+        "card": decision.recipient_card,
+        "message": decision.recipient_notice or decision.explanation,
+        "resources": list(decision.resources),
+        "suggest_report": decision.suggest_report,
+    }
+    await notify(rt, screening.peer, "safety", card)

@@ -151,6 +151,8 @@ export const events = {
         notifier.chime();
         notifier.notify(t('notify.request_title', { name: c.peer.pseudo }), d.preview || '', { tag: `req-${c.id}` });
       }
+    } else if (ev.kind === 'safety' && d.card) {
+      this.onSafetyCard({ type: 'safety', ...d });
     } else if (ev.kind === 'invite' && d.room) {
       st.rooms.set(d.room.id, { ...st.rooms.get(d.room.id), ...d.room });
       st.invites.set(d.room.id, d.by);

@@ -59,7 +59,8 @@ async def _talking(a: Client, b: Client) -> str:
 async def _hold(a: Client, b: Client, stream: str, cid: str) -> None:
     held = await a.say(stream, SCAM, cid=cid)
     assert held["type"] == "screened" and held["action"] == "hold", held
-    assert (await b.wait("safety", stream=stream))["card"] == "scam_warning"
+    warning = (await b.wait("notice", kind="safety"))["data"]
+    assert warning["card"] == "scam_warning" and warning["stream"] == stream
 
 
 async def _held_in_case(mod: StaffClient, accused: int) -> tuple[int, dict[str, Any]]:

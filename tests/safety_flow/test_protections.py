@@ -68,7 +68,8 @@ async def test_self_declared_minor_is_restricted_and_grooming_is_held(
         # ...and a grooming attempt is held for the moderators, the minor gets a card.
         held = await adult.say(stream, "envoie moi une photo de toi, c'est notre secret")
         assert held["type"] == "screened" and held["action"] == "hold"
-        card = await minor.wait("safety", stream=stream)
+        card = (await minor.wait("notice", kind="safety"))["data"]
+        assert card["stream"] == stream
         assert card["card"] == "safety" and card["suggest_report"] is True
         history = await adult.request("history", stream=stream)
         assert [m["text"] for m in history["messages"]] == ["Salut !"]
@@ -102,12 +103,12 @@ async def test_nudge_card_scam_and_harassment(node: ServerProcess) -> None:
         assert confirmed["type"] == "ack"
         meet = await a.say(stream, "on se voit demain au café en bas de chez toi ?")
         assert meet["type"] == "ack"
-        for person in (a, b):
-            card = await person.wait("safety", stream=stream)
-            assert card["card"] == "safe_meeting"
+        assert (await a.wait("safety", stream=stream))["card"] == "safe_meeting"  # live, own
+        card = (await b.wait("notice", kind="safety"))["data"]  # the recipient's: durable
+        assert card["card"] == "safe_meeting" and card["stream"] == stream
         scam = await a.say(stream, "achète moi une recharge PCS de 50€ et envoie moi le code")
         assert scam["type"] == "screened" and scam["action"] == "hold"
-        warning = await b.wait("safety", stream=stream)
+        warning = (await b.wait("notice", kind="safety"))["data"]
         assert warning["card"] == "scam_warning"
         insult = await a.say(stream, "t'es vraiment qu'une grosse conne")
         assert insult["type"] == "ack"
@@ -149,3 +150,20 @@ async def test_names_that_sell_or_target_minors_are_refused(node: ServerProcess)
             await c.close()
     finally:
         await a.close()
+
+
+async def test_a_card_sent_while_the_recipient_was_away_waits_for_them(
+    node: ServerProcess,
+) -> None:
+    a, b = await _people(node, 2)
+    try:
+        stream = await _talking(a, b)
+        await b.drop()
+        meet = await a.say(stream, "on se voit demain au café en bas de chez toi ?")
+        assert meet["type"] == "ack"
+        await b.connect()  # what was missed is replayed before the welcome: its inbox too
+        (card,) = [n["data"] for n in b.notices if n["kind"] == "safety"]
+        assert card["card"] == "safe_meeting" and card["stream"] == stream
+        assert [m["seq"] for m in b.messages[stream]][-1] == meet["seq"]
+    finally:
+        await _close(a, b)
