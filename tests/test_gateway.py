@@ -8,8 +8,11 @@ import signal
 from collections.abc import Callable
 
 import aiohttp
+from sqlalchemy import text
 
+from cocon.store.engine import make_engine
 from tests.client import Client
+from tests.moderation.helpers import database_url
 from tests.servers import ServerProcess
 
 
@@ -78,3 +81,33 @@ async def test_a_flood_of_pipelined_commands_is_answered_in_order(
             refs.append(event["ref"])
     assert refs == [f"f{i}" for i in range(500)]
     assert (await a.request("ping"))["type"] == "pong"
+
+
+async def _rename(node: ServerProcess, old: str, new: str) -> None:
+    engine = make_engine(database_url(node))
+    try:
+        async with engine.begin() as db:
+            await db.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_store_failure_during_hello_is_said_and_closes_1011(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    node = make_server()
+    client = Client(node.url)
+    try:
+        await client.enter()
+        assert client.token is not None
+        await _rename(node, "sessions", "sessions_away")  # the store fails the session lookup
+        ws = await client.http.ws_connect(node.ws_url)
+        await ws.send_str(json.dumps({"type": "hello", "token": client.token, "streams": {}}))
+        error = json.loads((await ws.receive(timeout=10)).data)
+        assert error["type"] == "error" and error["code"] == "internal", error
+        await ws.receive(timeout=10)
+        assert ws.closed and ws.close_code == 1011
+        await _rename(node, "sessions_away", "sessions")
+        assert (await client.connect())["type"] == "welcome"  # the node lives on
+    finally:
+        await client.close()

@@ -216,6 +216,9 @@ class Link(asyncio.Protocol):
         if self.closing or self.lost:
             return
         self.closing = True
+        if self.paused:  # the peer's close frame must be read
+            self.paused = False
+            self.transport.resume_reading()
         conn = self.conn
         if conn is not None:  # what was queued for this connection goes first
             box = conn.outbox

@@ -113,7 +113,8 @@ class Gateway:
         except HandshakeError:
             return _refusal(400, "bad_request", "Ce n'est pas une ouverture de WebSocket valide.")
         transport = request.transport
-        assert transport is not None
+        if transport is None:  # the client already left
+            return web.Response(status=400)
         link = Link(ws, transport, self, s.max_frame_bytes, ip, request.cookies.get(SESSION_COOKIE))
         if take_over(request, link, answer):
             self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
@@ -167,8 +168,13 @@ class Gateway:
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = self._loop.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("connection task failed", exc_info=task.exception())
 
     async def _work(self, link: Link) -> None:
         """Run the link's waiting messages one after the other (hello first), then end."""
@@ -180,7 +186,11 @@ class Gateway:
                     link.transport.resume_reading()
                 conn = link.conn
                 if conn is None:
-                    await self._hello(link, text)
+                    try:
+                        await self._hello(link, text)
+                    except Exception:  # the store or the bus failed: say so, hang up
+                        log.exception("hello failed")
+                        link.close(1011, "internal", text_frame(encode(_INTERNAL)))
                 else:
                     await self._command(conn, text, conn.commands)
         finally:
@@ -228,11 +238,7 @@ class Gateway:
             TokenBucket(s.command_rate_per_s, s.command_burst),
         )
         link.conn = conn
-        try:
-            await self._welcome(conn, hello, token)
-        except Exception:
-            log.exception("could not set up a connection")
-            link.close(1011, "internal")
+        await self._welcome(conn, hello, token)
 
     async def _welcome(self, conn: Connection, hello: c.Hello, token: str) -> None:
         rt = self.rt
@@ -387,13 +393,7 @@ class Gateway:
     @staticmethod
     def _fault(conn: Connection, ref: str | None) -> None:
         log.exception("command failed")
-        conn.send(
-            Error(
-                code="internal",
-                message="Un problème est survenu de notre côté ; réessayez.",
-                ref=ref,
-            )
-        )
+        conn.send(Error(code="internal", message=_INTERNAL_MESSAGE, ref=ref))
 
     def _build_handlers(self) -> dict[type[Any], Handler]:
         rt, tr = self.rt, self.tracker
@@ -494,6 +494,10 @@ class Gateway:
                 rt, cam_book(rt), conn, cmd.view, cmd.ref
             ),
         }
+
+
+_INTERNAL_MESSAGE = "Un problème est survenu de notre côté ; réessayez."
+_INTERNAL = Error(code="internal", message=_INTERNAL_MESSAGE)
 
 
 def _refusal(status: int, code: str, message: str) -> web.Response:
