@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,6 +155,16 @@ def enter(
     page.get_by_test_id("entry-submit").click()
     if wait_online:
         page.locator("[data-testid=conn-status][data-state=online]").wait_for()
+
+
+def staff_login(page: Any, base: str, pseudo: str, password: str, secret: str) -> None:
+    """Logs into the staff console with password and a fresh TOTP code."""
+    page.goto(base + "/staff/")
+    page.get_by_label("Pseudo").fill(pseudo)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_label("Code à usage unique").fill(pyotp.TOTP(secret).now())
+    page.get_by_test_id("staff-login-submit").click()
+    page.get_by_test_id("staff-console").wait_for()
 
 
 Factory = Callable[..., Any]

@@ -10,24 +10,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Pages, enter, shot, unique_pseudo
+from tests.browser.conftest import Pages, enter, shot, staff_login, unique_pseudo
 from tests.moderation.helpers import add_staff
 from tests.servers import ServerProcess
 
 DONE = "Merci, votre signalement a été transmis ; vous serez informé de la suite."
-
-
-def staff_login(page: Any, base: str, pseudo: str, password: str, secret: str) -> None:
-    page.goto(base + "/staff/")
-    page.get_by_label("Pseudo").fill(pseudo)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_label("Code à usage unique").fill(pyotp.TOTP(secret).now())
-    page.get_by_test_id("staff-login-submit").click()
-    expect(page.get_by_test_id("staff-console")).to_be_visible()
 
 
 def axe_serious(page: Any, axe_source: str) -> list[dict[str, Any]]:

@@ -124,7 +124,8 @@ function target(c) {
 const state = { me: null, queue: [], selected: 0, lastCase: null };
 const VIEWS = [
   ['queue', 'File d’attente'], ['appeals', 'Contestations'], ['pending', 'Actions à confirmer'],
-  ['evasions', 'Tentatives de contournement'], ['transparency', 'Transparence'], ['audit', 'Journal d’audit', 'admin'],
+  ['evasions', 'Tentatives de contournement'], ['voice', 'Salons vocaux'], ['transparency', 'Transparence'],
+  ['audit', 'Journal d’audit', 'admin'],
 ];
 
 function showLogin(message) {
@@ -158,7 +159,7 @@ function route() {
     if (a.dataset.view === name || (name === 'case' && a.dataset.view === 'queue')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const views = { queue: viewQueue, case: () => viewCase(Number(arg)), appeals: viewAppeals, pending: viewPending, evasions: viewEvasions, transparency: viewTransparency, audit: viewAudit };
+  const views = { queue: viewQueue, case: () => viewCase(Number(arg)), appeals: viewAppeals, pending: viewPending, evasions: viewEvasions, voice: () => viewVoice(arg), transparency: viewTransparency, audit: viewAudit };
   (views[name] || viewQueue)();
 }
 
@@ -526,6 +527,52 @@ async function viewEvasions() {
       h('tbody', {}, ...rows.map((e) => h('tr', {}, h('td', {}, date(e.ts)), h('td', {}, `n° ${e.sanction_id}`),
         h('td', {}, e.user_id ? `n° ${e.user_id}` : 'nouveau pseudo refusé'), h('td', {}, via[e.via] || e.via), h('td', {}, matched[e.matched] || e.matched)))))
       : h('p', { class: 'empty' }, 'Aucune tentative enregistrée.')).focus();
+}
+
+// ---------- voice rooms: who is in one, and a moderator's mute (a sanction, audited) ----------
+
+function viewVoice(arg) {
+  const input = h('input', { type: 'number', min: '1', inputmode: 'numeric', value: arg || '', 'data-testid': 'voice-room' });
+  const out = h('div', { 'data-testid': 'voice-result' });
+  const form = h('form', { class: 'card inline-form', novalidate: true, 'aria-label': 'Salon vocal' },
+    field('voice-room-input', 'Numéro du salon', input),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'voice-show' }, 'Voir qui est là')));
+  const load = async () => {
+    const room = Number(input.value);
+    if (!Number.isInteger(room) || room < 1) { out.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, 'Indiquez le numéro du salon.')); return; }
+    const res = await api('GET', `/voice/${room}`);
+    if (!res.ok) { out.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, errText(res))); return; }
+    const people = res.data.participants;
+    out.replaceChildren(people.length
+      ? h('ul', { class: 'reports', 'data-testid': 'voice-participants' }, ...people.map((p) => voiceCard(room, p, load)))
+      : h('p', { class: 'empty' }, 'Personne dans ce salon vocal.'));
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); history.replaceState(null, '', `#voice/${input.value}`); load(); });
+  page('Salons vocaux', h('p', { class: 'muted' }, 'Qui parle dans le salon vocal d’un salon, et couper ou rendre le micro. Chaque décision est une sanction motivée, notifiée à la personne et contestable.'), form, out).focus();
+  if (arg) load();
+}
+
+function voiceCard(room, p, reload) {
+  const muting = !p.moderated;
+  const key = `voice-${room}-${p.user}`;
+  const rule = h('input', { type: 'text', maxlength: '200', 'data-testid': 'voice-rule' });
+  const reason = h('input', { type: 'text', maxlength: '1000', required: true, 'data-testid': 'voice-reason' });
+  const result = h('p', { class: 'result', role: 'status', 'data-testid': 'voice-outcome' });
+  const form = h('form', { class: 'inline-form', novalidate: true, 'aria-label': muting ? 'Couper le micro' : 'Rendre le micro' },
+    field(`${key}-rule`, 'Règle', rule), field(`${key}-reason`, 'Motif (communiqué à la personne)', reason),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'voice-toggle' },
+      muting ? 'Couper le micro' : 'Rendre le micro')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!reason.value.trim()) { result.textContent = 'Indiquez le motif.'; reason.focus(); return; }
+    const res = await api('POST', '/voice/mute', { room, user: p.user, muted: muting, rule: rule.value.trim(), reason: reason.value.trim() });
+    if (!res.ok) { result.textContent = errText(res); return; }
+    say(muting ? 'Micro coupé.' : 'Micro rendu.');
+    reload();
+  });
+  const state = p.moderated ? 'micro coupé par la modération' : p.muted ? 'micro coupé' : 'micro ouvert';
+  return h('li', { class: 'card report', 'data-testid': 'voice-participant', 'data-user': p.user, 'data-moderated': String(p.moderated) },
+    h('p', {}, h('strong', {}, p.display || `n° ${p.user}`), ` · n° ${p.user} · ${state}`), form, result);
 }
 
 function dayInput(id, label, value) {

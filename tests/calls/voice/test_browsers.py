@@ -13,12 +13,20 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARGS, CHROMIUM, TIMEOUT_MS, enter, shot, unique_pseudo
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    TIMEOUT_MS,
+    enter,
+    shot,
+    staff_login,
+    unique_pseudo,
+)
 from tests.calls.conftest import need_tool
 from tests.calls.test_browser_calls import MEDIA_ARGS, SPY, _in_thread
 from tests.calls.voice.helpers import participants
 from tests.calls.voice.net import JanusProc
-from tests.moderation.helpers import StaffClient
+from tests.moderation.helpers import StaffClient, add_staff
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -89,16 +97,37 @@ def three_browsers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[An
     pw.stop()
 
 
-async def moderate(server: ServerProcess, room: int, users: list[int]) -> None:
-    """A moderator mutes ``users[0]`` in the voice room and kicks ``users[2]`` from the room."""
+async def kick(server: ServerProcess, room: int, user: int) -> None:
+    """A moderator kicks ``user`` out of the chat room (staff API)."""
     mod = await StaffClient(server).login()
     try:
-        mute = {"room": room, "user": users[0], "rule": "R4", "reason": "Larsen"}
-        await mod.post("/voice/mute", mute)
-        kick = {"kind": "kick", "user": users[2], "room": room, "rule": "R2", "reason": "Spam"}
-        await mod.post("/sanctions", kick)
+        sanction = {"kind": "kick", "user": user, "room": room, "rule": "R2", "reason": "Spam"}
+        await mod.post("/sanctions", sanction)
     finally:
         await mod.close()
+
+
+def mute_from_the_console(browser: Any, server: ServerProcess, room: int, user: int) -> None:
+    """A moderator mutes ``user`` in the voice room from the staff console's voice page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    context.set_default_timeout(TIMEOUT_MS)
+    console = context.new_page()
+    try:
+        staff_login(console, server.url, *add_staff(server))
+        console.get_by_test_id("nav-voice").click()
+        console.get_by_label("Numéro du salon").fill(str(room))
+        console.get_by_test_id("voice-show").click()
+        person = console.locator(f"[data-testid=voice-participant][data-user='{user}']")
+        console.locator("[data-testid=voice-participant]").nth(2).wait_for()  # all three
+        person.get_by_label("Règle").fill("R4")
+        person.get_by_label("Motif (communiqué à la personne)").fill("Larsen")
+        person.get_by_test_id("voice-toggle").click()
+        console.locator(
+            f"[data-testid=voice-participant][data-user='{user}'][data-moderated=true]"
+        ).wait_for()
+        shot(console, "voice-staff-muted")
+    finally:
+        context.close()
 
 
 def _stats(pages: list[Any]) -> dict[int, Any]:
@@ -184,7 +213,9 @@ def test_three_browsers_hear_each_other_through_janus(
         # room: its voice ends, and the others see it go.
         me = [int(p.get_by_test_id("voice-peer").first.get_attribute("data-id")) for p in pages]
         room = int(pages[0].get_by_test_id("voice-panel").get_attribute("data-room"))
-        _in_thread(lambda: moderate(voice_server, room, [m >> 20 for m in me]))
+        users = [m >> 20 for m in me]
+        mute_from_the_console(three_browsers[1], voice_server, room, users[0])
+        _in_thread(lambda: kick(voice_server, room, users[2]))
         panel = pages[0].locator("[data-testid=voice-panel][data-muted=true]")
         panel.wait_for()
         statement = pages[0].get_by_test_id("statement-body")  # the statement of reasons
