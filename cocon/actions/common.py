@@ -143,7 +143,8 @@ async def publish(
 
 async def publish_control(rt: Runtime, user_id: int, control: str) -> None:
     """Ask every node serving ``user_id`` to act on their connections (``control`` verb and
-    argument, see ``node.apply_control``); nothing is sent to the user."""
+    argument, handled by the node's control handler in ``node.py``); nothing is sent to
+    the user."""
     await rt.bus.publish(BusMessage(f"user:{user_id}", b"", control=control))
 
 

@@ -160,3 +160,18 @@ async def guest(server: ServerProcess, closing: list[Any]) -> Client:
     await c.enter()
     await c.connect()
     return c
+
+
+async def seated_pair(
+    server: ServerProcess, closing: list[Any]
+) -> tuple[Client, Client, int, dict[str, Any], dict[str, Any], JanusClient, JanusClient]:
+    """A and B in the first public room's voice room: A, B, the room, their ``voice``
+    events and their Janus clients (B's is a witness of what happens to A)."""
+    a, b = await guest(server, closing), await guest(server, closing)
+    room = first_room(a)
+    for c in (a, b):
+        await c.join(room)
+    ev_a, jc_a = await take_seat(a, room)
+    ev_b, jc_b = await take_seat(b, room)
+    closing += [jc_a, jc_b]
+    return a, b, room, ev_a, ev_b, jc_a, jc_b

@@ -9,13 +9,12 @@ from typing import Any
 from tests.calls.voice.helpers import (
     JanusClient,
     eventually,
-    first_room,
     guest,
     participants,
+    seated_pair,
     take_seat,
 )
 from tests.calls.voice.net import JanusProc
-from tests.client import Client
 from tests.moderation.helpers import StaffClient
 from tests.servers import ServerProcess
 
@@ -32,25 +31,10 @@ async def out_of_voice(
     await eventually(gone, "still in the AudioBridge room")
 
 
-async def seated_pair(
-    server: ServerProcess, closing: list[Any]
-) -> tuple[Client, Client, int, dict[str, Any], dict[str, Any], JanusClient]:
-    """A and B in the first public room's voice room: A, B, the room, their ``voice``
-    events, and B's Janus client (a witness of what happens to A)."""
-    a, b = await guest(server, closing), await guest(server, closing)
-    room = first_room(a)
-    for c in (a, b):
-        await c.join(room)
-    ev_a, jc_a = await take_seat(a, room)
-    ev_b, jc_b = await take_seat(b, room)
-    closing += [jc_a, jc_b]
-    return a, b, room, ev_a, ev_b, jc_b
-
-
 async def test_leaving_the_chat_room_ends_voice(
     voice_server: ServerProcess, janus: JanusProc, closing: list[Any]
 ) -> None:
-    a, _b, room, ev_a, _ev_b, witness = await seated_pair(voice_server, closing)
+    a, _b, room, ev_a, _ev_b, _jc_a, witness = await seated_pair(voice_server, closing)
     await a.send({"type": "leave", "room": room})
     ended = await a.wait("voice_ended", room=room)  # then the "left" answer
     assert ended["reason"] == "left", ended
@@ -82,7 +66,7 @@ async def test_kicked_or_banned_by_moderation_ends_voice(
 ) -> None:
     mod = await StaffClient(voice_server).login()
     closing.append(mod)
-    a, b, room, ev_a, ev_b, witness = await seated_pair(voice_server, closing)
+    a, b, room, ev_a, ev_b, _jc_a, witness = await seated_pair(voice_server, closing)
     kick = {"kind": "kick", "user": a.id, "room": room, "rule": "R2", "reason": "Insultes"}
     assert (await mod.post("/sanctions", kick))["sanction"]
     assert (await a.wait("voice_ended", room=room))["reason"] == "left"
@@ -100,7 +84,7 @@ async def test_kicked_or_banned_by_moderation_ends_voice(
 async def test_restricted_as_a_minor_ends_voice(
     voice_server: ServerProcess, janus: JanusProc, closing: list[Any]
 ) -> None:
-    a, _b, room, ev_a, _ev_b, witness = await seated_pair(voice_server, closing)
+    a, _b, room, ev_a, _ev_b, _jc_a, witness = await seated_pair(voice_server, closing)
     revealed = await a.say(f"room:{room}", "en vrai j'ai 14 ans je suis en 4eme")
     assert revealed["type"] == "screened" and revealed["action"] == "restrict_minor", revealed
     assert (await a.wait("voice_ended", room=room))["reason"] == "restricted"

@@ -15,6 +15,7 @@ from tests.calls.voice.helpers import (
     first_room,
     guest,
     participants,
+    seated_pair,
     take_seat,
 )
 from tests.calls.voice.net import JanusProc
@@ -51,13 +52,7 @@ async def test_a_moderator_mute_holds_until_a_moderator_lifts_it(
 ) -> None:
     mod = await StaffClient(voice_server).login()
     closing.append(mod)
-    a, b = await guest(voice_server, closing), await guest(voice_server, closing)
-    room = first_room(a)
-    for c in (a, b):
-        await c.join(room)
-    ev_a, jc_a = await take_seat(a, room)
-    _ev_b, jc_b = await take_seat(b, room)
-    closing += [jc_a, jc_b]
+    a, _b, room, ev_a, _ev_b, jc_a, jc_b = await seated_pair(voice_server, closing)
     assert await muted_in_janus(janus, room, ev_a["id"]) is False
 
     done = await mod.post(
