@@ -169,6 +169,7 @@ def build_app(settings: Settings) -> web.Application:
             counts.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await counts
+            await rt.standing.close()
             with contextlib.suppress(Exception):
                 await tracker.flush()
             await close_janus(rt)
