@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -39,6 +39,42 @@ _USER_COLS = (
 )
 
 
+# The statements of entry and hello, built once: building a statement per call cost more
+# CPU than running it (docs/benchmarks.md, s4).
+_UNDERAGE_UNTIL = select(devices.c.underage_until).where(devices.c.id == bindparam("device_id"))
+_DEVICE_EXISTS = select(devices.c.id).where(devices.c.id == bindparam("device_id"))
+_INSERT_DEVICE = insert(devices)
+_PSEUDO_HOLDER = select(pseudo_holds.c.user_id, pseudo_holds.c.until).where(
+    pseudo_holds.c.pseudo_key == bindparam("key")
+)
+_INSERT_USER = insert(users).returning(*_USER_COLS)
+_INSERT_HOLD = insert(pseudo_holds)
+_REGISTERED_BY_KEY = select(*_USER_COLS).where(
+    users.c.pseudo_key == bindparam("key"), users.c.registered.is_(True)
+)
+_INSERT_SESSION = insert(sessions)
+_SET_HOLD = (
+    update(pseudo_holds)
+    .where(pseudo_holds.c.user_id == bindparam("holder"))
+    .values(until=bindparam("hold_until"))
+)
+_SESSION_USER = (
+    select(*_USER_COLS)
+    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+    .where(sessions.c.id == bindparam("session_id"), sessions.c.expires_at > bindparam("now"))
+)
+_PREVIOUS_GUEST = (
+    select(users.c.id)
+    .where(
+        users.c.device_id == bindparam("device_id"),
+        users.c.registered.is_(False),
+        users.c.id < bindparam("before"),
+    )
+    .order_by(users.c.id.desc())
+    .limit(1)
+)
+
+
 def _user(row: object) -> UserRow:
     m = row._mapping  # type: ignore[attr-defined]
     return UserRow(
@@ -55,18 +91,14 @@ def _user(row: object) -> UserRow:
 
 
 async def device_underage_until(conn: AsyncConnection, device_id: str) -> float | None:
-    row = (
-        await conn.execute(select(devices.c.underage_until).where(devices.c.id == device_id))
-    ).one_or_none()
+    row = (await conn.execute(_UNDERAGE_UNTIL, {"device_id": device_id})).one_or_none()
     return None if row is None else row.underage_until
 
 
 async def ensure_device(conn: AsyncConnection, device_id: str, now: float) -> None:
-    exists = (
-        await conn.execute(select(devices.c.id).where(devices.c.id == device_id))
-    ).one_or_none()
+    exists = (await conn.execute(_DEVICE_EXISTS, {"device_id": device_id})).one_or_none()
     if exists is None:
-        await conn.execute(insert(devices).values(id=device_id, created_at=now))
+        await conn.execute(_INSERT_DEVICE, {"id": device_id, "created_at": now})
 
 
 async def mark_underage(conn: AsyncConnection, device_id: str, until: float, now: float) -> None:
@@ -77,13 +109,7 @@ async def mark_underage(conn: AsyncConnection, device_id: str, until: float, now
 
 
 async def pseudo_holder(conn: AsyncConnection, key: str) -> tuple[int, float] | None:
-    row = (
-        await conn.execute(
-            select(pseudo_holds.c.user_id, pseudo_holds.c.until).where(
-                pseudo_holds.c.pseudo_key == key
-            )
-        )
-    ).one_or_none()
+    row = (await conn.execute(_PSEUDO_HOLDER, {"key": key})).one_or_none()
     return None if row is None else (int(row.user_id), float(row.until))
 
 
@@ -101,19 +127,18 @@ async def create_user(
 ) -> UserRow:
     """Create a guest, take the pseudo from any expired holder, and open its inbox stream."""
     result = await conn.execute(
-        insert(users)
-        .values(
-            pseudo=pseudo,
-            pseudo_key=key,
-            gender=gender,
-            age=age,
-            dep=dep,
-            device_id=device_id,
-            registered=False,
-            created_at=now,
-            last_seen=now,
-        )
-        .returning(*_USER_COLS)
+        _INSERT_USER,
+        {
+            "pseudo": pseudo,
+            "pseudo_key": key,
+            "gender": gender,
+            "age": age,
+            "dep": dep,
+            "device_id": device_id,
+            "registered": False,
+            "created_at": now,
+            "last_seen": now,
+        },
     )
     user = _user(result.one())
     previous = await pseudo_holder(conn, key)
@@ -127,16 +152,14 @@ async def create_user(
         )
     else:
         await conn.execute(
-            insert(pseudo_holds).values(pseudo_key=key, user_id=user.id, until=hold_until)
+            _INSERT_HOLD, {"pseudo_key": key, "user_id": user.id, "until": hold_until}
         )
     await stream_store.create_stream(conn, f"user:{user.id}")
     return user
 
 
 async def set_hold(conn: AsyncConnection, user_id: int, until: float) -> None:
-    await conn.execute(
-        update(pseudo_holds).where(pseudo_holds.c.user_id == user_id).values(until=until)
-    )
+    await conn.execute(_SET_HOLD, {"holder": user_id, "hold_until": until})
 
 
 async def register(conn: AsyncConnection, user_id: int, password_hash: str) -> None:
@@ -161,11 +184,7 @@ async def users_by_ids(conn: AsyncConnection, ids: list[int]) -> list[UserRow]:
 
 
 async def registered_by_key(conn: AsyncConnection, key: str) -> UserRow | None:
-    row = (
-        await conn.execute(
-            select(*_USER_COLS).where(users.c.pseudo_key == key, users.c.registered.is_(True))
-        )
-    ).first()
+    row = (await conn.execute(_REGISTERED_BY_KEY, {"key": key})).first()
     return None if row is None else _user(row)
 
 
@@ -178,24 +197,19 @@ async def create_session(
     expires_at: float,
 ) -> None:
     await conn.execute(
-        insert(sessions).values(
-            id=session_id,
-            user_id=user_id,
-            device_id=device_id,
-            created_at=now,
-            expires_at=expires_at,
-        )
+        _INSERT_SESSION,
+        {
+            "id": session_id,
+            "user_id": user_id,
+            "device_id": device_id,
+            "created_at": now,
+            "expires_at": expires_at,
+        },
     )
 
 
 async def session_user(conn: AsyncConnection, session_id: str, now: float) -> UserRow | None:
-    row = (
-        await conn.execute(
-            select(*_USER_COLS)
-            .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
-            .where(sessions.c.id == session_id, sessions.c.expires_at > now)
-        )
-    ).one_or_none()
+    row = (await conn.execute(_SESSION_USER, {"session_id": session_id, "now": now})).one_or_none()
     return None if row is None else _user(row)
 
 
@@ -206,15 +220,6 @@ async def delete_session(conn: AsyncConnection, session_id: str) -> None:
 async def previous_guest(conn: AsyncConnection, device_id: str, before: int) -> int | None:
     """The latest guest who entered from this device before user ``before``."""
     row = (
-        await conn.execute(
-            select(users.c.id)
-            .where(
-                users.c.device_id == device_id,
-                users.c.registered.is_(False),
-                users.c.id < before,
-            )
-            .order_by(users.c.id.desc())
-            .limit(1)
-        )
+        await conn.execute(_PREVIOUS_GUEST, {"device_id": device_id, "before": before})
     ).one_or_none()
     return None if row is None else int(row.id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import BindParameter, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -371,11 +371,44 @@ async def earlier_bans(db: AsyncConnection, user_id: int) -> int:
     return int(result.scalar_one())
 
 
-def _active(now: float) -> Any:
+def _active(now: float | BindParameter[Any]) -> Any:
     return and_(
         sanctions.c.revoked.is_(False),
         or_(sanctions.c.ends_at.is_(None), sanctions.c.ends_at > now),
     )
+
+
+def _ban_mark_matches() -> Any:
+    """A live mark of the ban on one of the devices or networks asked about."""
+    return and_(
+        ban_marks.c.sanction_id == sanctions.c.id,
+        or_(ban_marks.c.until.is_(None), ban_marks.c.until > bindparam("now")),
+        or_(
+            and_(
+                ban_marks.c.kind == "device",
+                ban_marks.c.value.in_(bindparam("devices", expanding=True)),
+            ),
+            and_(
+                ban_marks.c.kind == "net", ban_marks.c.value.in_(bindparam("nets", expanding=True))
+            ),
+        ),
+    )
+
+
+# Every active ban of a user, a device or a network, in one statement built once: it runs at
+# every entry and every hello, where building it per call (three statements then) was a
+# fifth of the server's CPU per connect (docs/benchmarks.md, s4).
+_ACTIVE_BANS = (
+    select(sanctions, ban_marks.c.kind.label("mark"))
+    .select_from(sanctions.outerjoin(ban_marks, _ban_mark_matches()))
+    .where(
+        sanctions.c.kind == "ban",
+        _active(bindparam("now")),
+        or_(sanctions.c.user_id == bindparam("user_id"), ban_marks.c.kind.is_not(None)),
+    )
+    .order_by(sanctions.c.starts_at)
+)
+_SANCTION_COLUMNS = tuple(c.name for c in sanctions.c)
 
 
 async def active_ban(
@@ -385,36 +418,19 @@ async def active_ban(
     nets: Sequence[str],
     now: float,
 ) -> tuple[dict[str, Any], str] | None:
-    """The ban that applies, and what matched: ``user``, ``device`` or ``net``."""
-    if user_id is not None:
-        row = (
-            await db.execute(
-                select(sanctions).where(
-                    sanctions.c.user_id == user_id, sanctions.c.kind == "ban", _active(now)
-                )
-            )
-        ).first()
-        if row is not None:
-            return _m(row), "user"
-    for kind, values in (("device", devices), ("net", nets)):
-        if not values:
-            continue
-        row = (
-            await db.execute(
-                select(sanctions)
-                .select_from(sanctions.join(ban_marks, ban_marks.c.sanction_id == sanctions.c.id))
-                .where(
-                    ban_marks.c.kind == kind,
-                    ban_marks.c.value.in_(list(values)),
-                    or_(ban_marks.c.until.is_(None), ban_marks.c.until > now),
-                    sanctions.c.kind == "ban",
-                    _active(now),
-                )
-                .order_by(sanctions.c.starts_at)
-            )
-        ).first()
-        if row is not None:
-            return _m(row), kind
+    """The ban that applies, and what matched: ``user``, ``device`` or ``net`` (in that
+    order of precedence; the oldest ban first within each)."""
+    rows = (
+        await db.execute(
+            _ACTIVE_BANS,
+            {"user_id": user_id, "devices": list(devices), "nets": list(nets), "now": now},
+        )
+    ).all()
+    for matched in ("user", "device", "net"):
+        for row in rows:
+            m = row._mapping
+            if (m["user_id"] == user_id) if matched == "user" else (m["mark"] == matched):
+                return {k: m[k] for k in _SANCTION_COLUMNS}, matched
     return None
 
 

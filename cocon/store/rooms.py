@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -90,16 +90,28 @@ async def get(conn: AsyncConnection, room_id: int) -> RoomRow | None:
     return None if row is None else _room(row)
 
 
+# Read at every hello: built once (building a statement cost more CPU than running it).
+_LISTED_FOR = (
+    select(rooms)
+    .where(
+        rooms.c.closed.is_(False),
+        or_(
+            rooms.c.private.is_(False),
+            rooms.c.id.in_(
+                select(room_members.c.room_id).where(
+                    room_members.c.user_id == bindparam("user_id"),
+                    room_members.c.state.in_(("member", "invited")),
+                )
+            ),
+        ),
+    )
+    .order_by(rooms.c.private, rooms.c.id)
+)
+
+
 async def listed_for(conn: AsyncConnection, user_id: int) -> list[RoomRow]:
     """Public rooms, and the private rooms the user belongs to or is invited to."""
-    mine = select(room_members.c.room_id).where(
-        room_members.c.user_id == user_id, room_members.c.state.in_(("member", "invited"))
-    )
-    rows = await conn.execute(
-        select(rooms)
-        .where(rooms.c.closed.is_(False), or_(rooms.c.private.is_(False), rooms.c.id.in_(mine)))
-        .order_by(rooms.c.private, rooms.c.id)
-    )
+    rows = await conn.execute(_LISTED_FOR, {"user_id": user_id})
     return [_room(r) for r in rows]
 
 

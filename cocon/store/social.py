@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -92,18 +92,28 @@ async def set_conversation_state(
     return _conv(result.one())
 
 
-async def conversations_of(conn: AsyncConnection, user_id: int) -> list[ConversationRow]:
-    rows = await conn.execute(
-        select(conversations)
-        .where(or_(conversations.c.user_lo == user_id, conversations.c.user_hi == user_id))
-        .order_by(conversations.c.id)
+# Read at every hello: built once (building a statement cost more CPU than running it).
+_CONVERSATIONS_OF = (
+    select(conversations)
+    .where(
+        or_(
+            conversations.c.user_lo == bindparam("user_id"),
+            conversations.c.user_hi == bindparam("user_id"),
+        )
     )
+    .order_by(conversations.c.id)
+)
+_BLOCKED_BY = select(blocks.c.blocked_id).where(blocks.c.user_id == bindparam("user_id"))
+
+
+async def conversations_of(conn: AsyncConnection, user_id: int) -> list[ConversationRow]:
+    rows = await conn.execute(_CONVERSATIONS_OF, {"user_id": user_id})
     return [_conv(r) for r in rows]
 
 
 async def blocked_by(conn: AsyncConnection, user_id: int) -> list[int]:
     """Users that ``user_id`` has blocked."""
-    rows = await conn.execute(select(blocks.c.blocked_id).where(blocks.c.user_id == user_id))
+    rows = await conn.execute(_BLOCKED_BY, {"user_id": user_id})
     return [int(x) for x in rows.scalars()]
 
 

@@ -82,11 +82,7 @@ async def create_stream(conn: AsyncConnection, stream_id: str) -> int:
 
 async def position(conn: AsyncConnection, stream_id: str) -> tuple[int, int] | None:
     """``(epoch, last_seq)`` of a stream, or None if it does not exist."""
-    row = (
-        await conn.execute(
-            select(streams.c.epoch, streams.c.last_seq).where(streams.c.id == stream_id)
-        )
-    ).one_or_none()
+    row = (await conn.execute(_POSITION, {"stream_id": stream_id})).one_or_none()
     return None if row is None else (int(row.epoch), int(row.last_seq))
 
 
@@ -104,14 +100,22 @@ def _entry(row: Row[tuple[object, ...]]) -> Entry:
     )
 
 
+# Statements of the hot paths (every hello, every private message's risk check), built once:
+# building a statement per call cost more CPU than running it (docs/benchmarks.md, s4).
+_POSITION = select(streams.c.epoch, streams.c.last_seq).where(
+    streams.c.id == bindparam("stream_id")
+)
+_READ_AFTER = (
+    select(entries)
+    .where(entries.c.stream == bindparam("stream_id"), entries.c.seq > bindparam("after"))
+    .order_by(entries.c.seq)
+    .limit(bindparam("limit"))
+)
+
+
 async def read_after(conn: AsyncConnection, stream_id: str, after: int, limit: int) -> list[Entry]:
     """Entries with ``seq > after``, oldest first, at most ``limit``."""
-    rows = await conn.execute(
-        select(entries)
-        .where(entries.c.stream == stream_id, entries.c.seq > after)
-        .order_by(entries.c.seq)
-        .limit(limit)
-    )
+    rows = await conn.execute(_READ_AFTER, {"stream_id": stream_id, "after": after, "limit": limit})
     return [_entry(r) for r in rows]
 
 
