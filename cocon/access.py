@@ -82,10 +82,12 @@ async def access_room_as_staff(conn: AsyncConnection, room_id: int) -> RoomRow:
 
 async def access_conversation(conn: AsyncConnection, user_id: int, conv_id: int) -> ConversationRow:
     """A conversation the user takes part in (pending ones only for the requester)."""
-    conv = await social.conversation(conn, conv_id)
-    if conv is None:
-        raise NotFound("Cette conversation n'existe pas.")
-    if not conv.has(user_id):
+    return participant_of(await social.conversation(conn, conv_id), user_id)
+
+
+def participant_of(conv: ConversationRow | None, user_id: int) -> ConversationRow:
+    """``conv`` if the user takes part in it; else it is not found, for them."""
+    if conv is None or not conv.has(user_id):
         raise NotFound("Cette conversation n'existe pas.")
     return conv
 

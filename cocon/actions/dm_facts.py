@@ -3,7 +3,8 @@
 A send to ``dm:<id>`` must know the peer, whether either blocked the other, whether they are
 friends and when the conversation began (the safety policy reads the last two). Reading that
 per message was a third of the send path's cost in the chat-mix benchmark; an accepted
-conversation's facts change rarely, so the node keeps them for ``FRESH_S`` seconds.
+conversation's facts change rarely, so the node keeps them for ``FRESH_S`` seconds. A miss
+reads them in one statement (``store/social.conversation_facts``).
 
 Staleness is bounded and safe: a change made on this node (answer, block, friendship) drops
 the node's facts at once; one made on another node is seen within ``FRESH_S``. A message
@@ -18,9 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cocon.access import access_conversation
+from cocon.access import participant_of
 from cocon.store import social
-from cocon.store import streams as stream_store
 from cocon.store.social import ConversationRow
 
 if TYPE_CHECKING:  # the runtime holds the cache
@@ -55,19 +55,14 @@ async def dm_facts(rt: Runtime, user_id: int, conv_id: int) -> DmFacts:
     if kept is not None and kept.conv.has(user_id) and time.monotonic() - kept.fetched < FRESH_S:
         return kept
     async with rt.engine.connect() as db:
-        conv = await access_conversation(db, user_id, conv_id)
-        peer = conv.peer_of(user_id)
-        blocked = await social.is_blocked_either_way(db, user_id, peer)
-        friendship = await social.friendship(db, user_id, peer)
-        sent = 0
-        if conv.state == "pending":
-            pos = await stream_store.position(db, conv.stream)
-            sent = pos[1] if pos else 0
+        found = await social.conversation_facts(db, conv_id)
+    conv = participant_of(found.conv if found else None, user_id)
+    assert found is not None
     facts = DmFacts(
         conv=conv,
-        blocked=blocked,
-        friends=friendship is not None and friendship.state == "friends",
-        sent_while_pending=sent,
+        blocked=found.blocked,
+        friends=found.friendship == "friends",
+        sent_while_pending=found.last_seq if conv.state == "pending" else 0,
     )
     if conv.state == "accepted":
         if len(cache.facts) > MAX_KEPT:

@@ -29,6 +29,7 @@ from cocon.safety.risk import ConversationRisk
 from cocon.store import held as held_store
 from cocon.store import moderation as mod_store
 from cocon.store import rooms as room_store
+from cocon.store import social as social_store
 from cocon.store import streams as stream_store
 
 RECENT_S = 3 * 86400.0  # "met recently": a conversation younger than this, between non-friends
@@ -137,7 +138,7 @@ async def screen(
     if facts is None:
         facts = await dm_facts(rt, conn.user_id, ident)
     peer = facts.conv.peer_of(conn.user_id)
-    tracked = await _risk(rt, ident, f"dm:{ident}")
+    tracked = await _risk(rt, ident, social_store.conversation_stream(ident))
     me = str(conn.user_id)
     tracked.risk.observe(me, conn.user.age, labels, time.time())
     assessed = tracked.risk.assess(me)

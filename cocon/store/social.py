@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
-from cocon.store.tables import blocks, conversations, friendships
+from cocon.store.tables import blocks, conversations, friendships, streams
 
 
 def pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
+
+
+def conversation_stream(conv_id: int) -> str:
+    """The stream of a private conversation's messages."""
+    return f"dm:{conv_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +31,7 @@ class ConversationRow:
 
     @property
     def stream(self) -> str:
-        return f"dm:{self.id}"
+        return conversation_stream(self.id)
 
     def peer_of(self, user_id: int) -> int:
         return self.user_hi if user_id == self.user_lo else self.user_lo
@@ -47,6 +52,30 @@ def _conv(row: object) -> ConversationRow:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationFacts:
+    """What a private message's send needs of its conversation, read in one statement."""
+
+    conv: ConversationRow
+    blocked: bool  # either way
+    friendship: str | None  # the pair's friendship state, if any
+    last_seq: int  # of the conversation's stream
+
+
+async def conversation_facts(conn: AsyncConnection, conv_id: int) -> ConversationFacts | None:
+    params = {"conv_id": conv_id, "stream": conversation_stream(conv_id)}
+    row = (await conn.execute(_FACTS, params)).one_or_none()
+    if row is None:
+        return None
+    m = row._mapping
+    return ConversationFacts(
+        conv=_conv(row),
+        blocked=bool(m["blocked"]),
+        friendship=m["friendship"],
+        last_seq=int(m["last_seq"] or 0),
+    )
+
+
 async def conversation_between(conn: AsyncConnection, a: int, b: int) -> ConversationRow | None:
     lo, hi = pair(a, b)
     row = (
@@ -60,9 +89,7 @@ async def conversation_between(conn: AsyncConnection, a: int, b: int) -> Convers
 
 
 async def conversation(conn: AsyncConnection, conv_id: int) -> ConversationRow | None:
-    row = (
-        await conn.execute(select(conversations).where(conversations.c.id == conv_id))
-    ).one_or_none()
+    row = (await conn.execute(_CONVERSATION, {"conv_id": conv_id})).one_or_none()
     return None if row is None else _conv(row)
 
 
@@ -92,7 +119,42 @@ async def set_conversation_state(
     return _conv(result.one())
 
 
-# Read at every hello: built once (building a statement cost more CPU than running it).
+# Read at every hello, or for a private message's facts (``actions/dm_facts.py``): built
+# once, as building a statement cost more CPU than running it (docs/benchmarks.md, s4).
+_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("conv_id"))
+_BLOCKED_EITHER_WAY = select(blocks.c.user_id).where(
+    or_(
+        (blocks.c.user_id == bindparam("a")) & (blocks.c.blocked_id == bindparam("b")),
+        (blocks.c.user_id == bindparam("b")) & (blocks.c.blocked_id == bindparam("a")),
+    )
+)
+_FRIENDSHIP = select(friendships).where(
+    friendships.c.user_lo == bindparam("lo"), friendships.c.user_hi == bindparam("hi")
+)
+_FACTS = select(
+    conversations,
+    exists()
+    .where(
+        or_(
+            (blocks.c.user_id == conversations.c.user_lo)
+            & (blocks.c.blocked_id == conversations.c.user_hi),
+            (blocks.c.user_id == conversations.c.user_hi)
+            & (blocks.c.blocked_id == conversations.c.user_lo),
+        )
+    )
+    .label("blocked"),
+    select(friendships.c.state)
+    .where(
+        friendships.c.user_lo == conversations.c.user_lo,
+        friendships.c.user_hi == conversations.c.user_hi,
+    )
+    .scalar_subquery()
+    .label("friendship"),
+    select(streams.c.last_seq)
+    .where(streams.c.id == bindparam("stream"))
+    .scalar_subquery()
+    .label("last_seq"),
+).where(conversations.c.id == bindparam("conv_id"))
 _CONVERSATIONS_OF = (
     select(conversations)
     .where(
@@ -118,16 +180,7 @@ async def blocked_by(conn: AsyncConnection, user_id: int) -> list[int]:
 
 
 async def is_blocked_either_way(conn: AsyncConnection, a: int, b: int) -> bool:
-    row = (
-        await conn.execute(
-            select(blocks.c.user_id).where(
-                or_(
-                    (blocks.c.user_id == a) & (blocks.c.blocked_id == b),
-                    (blocks.c.user_id == b) & (blocks.c.blocked_id == a),
-                )
-            )
-        )
-    ).first()
+    row = (await conn.execute(_BLOCKED_EITHER_WAY, {"a": a, "b": b})).first()
     return row is not None
 
 
@@ -172,11 +225,7 @@ def _friendship(row: object) -> FriendshipRow:
 
 async def friendship(conn: AsyncConnection, a: int, b: int) -> FriendshipRow | None:
     lo, hi = pair(a, b)
-    row = (
-        await conn.execute(
-            select(friendships).where(friendships.c.user_lo == lo, friendships.c.user_hi == hi)
-        )
-    ).one_or_none()
+    row = (await conn.execute(_FRIENDSHIP, {"lo": lo, "hi": hi})).one_or_none()
     return None if row is None else _friendship(row)
 
 
