@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cocon.store import moderation as store
-from cocon.store.engine import make_engine
-from cocon.store.migrate import upgrade_async
 from cocon.store.tables import sanctions
 
 NOW = time.time()
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bans.db'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def _ban(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -14,18 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cocon.moderation.standing import Standing
 from cocon.store import moderation as store
 from cocon.store.engine import make_engine
-from cocon.store.migrate import upgrade_async
 
 MAX_AGE_S = 0.4
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'standing.db'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def _mute(engine: AsyncEngine, user_id: int) -> None:
