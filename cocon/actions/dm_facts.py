@@ -57,7 +57,7 @@ async def dm_facts(rt: Runtime, user_id: int, conv_id: int) -> DmFacts:
     async with rt.engine.connect() as db:
         found = await social.conversation_facts(db, conv_id)
     conv = participant_of(found.conv if found else None, user_id)
-    assert found is not None
+    assert found is not None  # else participant_of raised
     facts = DmFacts(
         conv=conv,
         blocked=found.blocked,

@@ -378,29 +378,30 @@ def _active(now: float | BindParameter[Any]) -> Any:
     )
 
 
-def _ban_mark_matches() -> Any:
-    """A live mark of the ban on one of the devices or networks asked about."""
-    return and_(
-        ban_marks.c.sanction_id == sanctions.c.id,
-        or_(ban_marks.c.until.is_(None), ban_marks.c.until > bindparam("now")),
-        or_(
-            and_(
-                ban_marks.c.kind == "device",
-                ban_marks.c.value.in_(bindparam("devices", expanding=True)),
-            ),
-            and_(
-                ban_marks.c.kind == "net", ban_marks.c.value.in_(bindparam("nets", expanding=True))
-            ),
-        ),
-    )
-
-
 # Every active ban of a user, a device or a network, in one statement built once: it runs at
 # every entry and every hello, where building it per call (three statements then) was a
 # fifth of the server's CPU per connect (docs/benchmarks.md, s4).
 _ACTIVE_BANS = (
     select(sanctions, ban_marks.c.kind.label("mark"))
-    .select_from(sanctions.outerjoin(ban_marks, _ban_mark_matches()))
+    .select_from(
+        sanctions.outerjoin(
+            ban_marks,
+            and_(  # a live mark of the ban on one of the devices or networks asked about
+                ban_marks.c.sanction_id == sanctions.c.id,
+                or_(ban_marks.c.until.is_(None), ban_marks.c.until > bindparam("now")),
+                or_(
+                    and_(
+                        ban_marks.c.kind == "device",
+                        ban_marks.c.value.in_(bindparam("devices", expanding=True)),
+                    ),
+                    and_(
+                        ban_marks.c.kind == "net",
+                        ban_marks.c.value.in_(bindparam("nets", expanding=True)),
+                    ),
+                ),
+            ),
+        )
+    )
     .where(
         sanctions.c.kind == "ban",
         _active(bindparam("now")),
@@ -426,10 +427,11 @@ async def active_ban(
             {"user_id": user_id, "devices": list(devices), "nets": list(nets), "now": now},
         )
     ).all()
-    for matched in ("user", "device", "net"):
-        for row in rows:
-            m = row._mapping
-            if (m["user_id"] == user_id) if matched == "user" else (m["mark"] == matched):
+    # What each row (oldest first) matched: the user's own ban, else the mark it joined by.
+    found = [("user" if r.user_id == user_id else str(r.mark), r._mapping) for r in rows]
+    for wanted in ("user", "device", "net"):
+        for matched, m in found:
+            if matched == wanted:
                 return {k: m[k] for k in _SANCTION_COLUMNS}, matched
     return None
 

@@ -1,4 +1,4 @@
-"""Staff accounts made with the real CLI, and staff/API sessions for the tests."""
+"""Staff accounts made with the real CLI, staff/API sessions, and sanctions in the store."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import subprocess
 import sys
 import urllib.parse
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 import pyotp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cocon.store import moderation as mod_store
 from tests.client import Client
 from tests.servers import TEST_DB_ENV, ServerProcess, is_postgres
 
@@ -130,3 +133,30 @@ def cli_audit_verify(server: ServerProcess) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+async def add_sanction(
+    engine: AsyncEngine,
+    user_id: int,
+    kind: str,
+    starts_at: float,
+    ends_at: float | None = None,
+    revoked: bool = False,
+    marks: Sequence[tuple[str, str, float | None]] = (),
+) -> int:
+    """A sanction written straight to the store (what a decision on another node leaves)."""
+    async with engine.begin() as db:
+        sanction_id = await mod_store.add_sanction(
+            db,
+            user_id=user_id,
+            kind=kind,
+            room_id=None,
+            rule="spam",
+            reason="test",
+            facts="{}",
+            starts_at=starts_at,
+            ends_at=ends_at,
+            revoked=revoked,
+        )
+        await mod_store.add_ban_marks(db, sanction_id, marks)
+    return sanction_id

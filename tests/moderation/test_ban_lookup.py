@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cocon.store import moderation as store
 from cocon.store.tables import sanctions
+from tests.moderation.helpers import add_sanction
 
 NOW = time.time()
 
@@ -20,21 +21,7 @@ async def _ban(
     ends_at: float | None = None,
     revoked: bool = False,
 ) -> int:
-    async with engine.begin() as db:
-        ban_id = await store.add_sanction(
-            db,
-            user_id=user_id,
-            kind="ban",
-            room_id=None,
-            rule="spam",
-            reason="test",
-            facts="{}",
-            starts_at=starts_at,
-            ends_at=ends_at,
-            revoked=revoked,
-        )
-        await store.add_ban_marks(db, ban_id, marks)
-    return ban_id
+    return await add_sanction(engine, user_id, "ban", starts_at, ends_at, revoked, marks)
 
 
 async def _check(

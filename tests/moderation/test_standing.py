@@ -10,25 +10,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cocon.moderation.standing import Standing
-from cocon.store import moderation as store
 from cocon.store.engine import make_engine
+from tests.moderation.helpers import add_sanction
 
 MAX_AGE_S = 0.4
 
 
 async def _mute(engine: AsyncEngine, user_id: int) -> None:
-    async with engine.begin() as db:
-        await store.add_sanction(
-            db,
-            user_id=user_id,
-            kind="mute",
-            room_id=None,
-            rule="spam",
-            reason="test",
-            facts="{}",
-            starts_at=time.time(),
-            ends_at=None,
-        )
+    await add_sanction(engine, user_id, "mute", time.time())
 
 
 async def test_the_view_is_read_ahead_in_the_background(engine: AsyncEngine) -> None:
