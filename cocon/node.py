@@ -65,7 +65,8 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
         elif verb == "unsub":
             await rt.hub.unsubscribe(conn, arg)
         elif verb in ("block", "unblock") and arg.isdigit():
-            (conn.blocked.add if verb == "block" else conn.blocked.discard)(int(arg))
+            other = {int(arg)}
+            conn.blocked = conn.blocked | other if verb == "block" else conn.blocked - other
             rt.dm_facts.forget()
         elif verb == "close":  # kicked or banned by moderation: flush, then hang up
             conn.link.close(1008, "moderation")

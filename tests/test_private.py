@@ -82,6 +82,35 @@ async def test_block_hides_everything(clients: Callable[..., Client]) -> None:
     assert (await a.wait("msg", stream=stream, seq=ack["seq"]))["text"] == "et maintenant ?"
 
 
+async def test_a_block_reaches_the_blockers_other_tab_at_once(
+    clients: Callable[..., Client],
+) -> None:
+    """The fan-out keeps each room's recipients ready-made: a block made in one tab must
+    change what the user's other tab gets from the very next message, both ways."""
+    a, b = await _pair(clients)
+    room = (await a.request("create_room", name="Salon des deux onglets"))["room"]["id"]
+    await a.request("invite", room=room, user=b.id)
+    await b.join(room)
+    tab = clients(session=a.http)
+    tab.token, tab.user = a.token, a.user
+    await tab.connect()
+    await tab.join(room)
+    stream = f"room:{room}"
+    before = await b.say(stream, "avant")  # the room's recipients are built here
+    assert (await tab.wait("msg", stream=stream, seq=before["seq"]))["text"] == "avant"
+    await a.request("block", user=b.id)
+    await tab.wait("blocked")
+    during = await b.say(stream, "pendant")
+    hidden = await tab.wait("hidden", stream=stream, seq=during["seq"])
+    assert "text" not in hidden
+    await a.request("unblock", user=b.id)
+    await tab.wait("blocked")
+    after = await b.say(stream, "après")
+    assert (await tab.wait("msg", stream=stream, seq=after["seq"]))["text"] == "après"
+    seen = [m.get("text") for m in tab.messages.get(stream, [])]
+    assert "pendant" not in seen
+
+
 async def test_friends_request_accept_status_remove(clients: Callable[..., Client]) -> None:
     a, b = await _pair(clients)
     sent = await a.request("friend_request", user=b.id)

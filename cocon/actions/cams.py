@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Set as AbstractSet
 
 from cocon.access import access_room
 from cocon.actions import safety
@@ -105,7 +106,7 @@ def _info(user: UserBrief, row: CamRow) -> CamInfo:
     return CamInfo(user=user, friends_only=row.friends_only, since=row.started_at)
 
 
-async def room_cams(rt: Runtime, room_id: int, blocked: set[int]) -> list[CamInfo]:
+async def room_cams(rt: Runtime, room_id: int, blocked: AbstractSet[int]) -> list[CamInfo]:
     """The live cams of a room, without those of people the reader blocked. A cam whose
     publisher is no longer in the room (their node died) is not listed."""
     async with rt.engine.connect() as db:

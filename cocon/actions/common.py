@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 import msgspec
 
@@ -78,7 +79,7 @@ def notice_request(stream: str, kind: str, data: dict[str, object]) -> AppendReq
 
 
 async def entry_events(
-    rt: Runtime, entries: list[Entry], blocked: set[int], replay: bool = False
+    rt: Runtime, entries: list[Entry], blocked: AbstractSet[int], replay: bool = False
 ) -> list[Message | Notice | Hidden]:
     """Client events for stored entries; those from users the reader blocked are hidden."""
     from cocon.actions.media import infos

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.access import access_conversation
@@ -40,7 +42,9 @@ def follows(conv: ConversationRow, user_id: int) -> bool:
     return conv.state == "accepted" or conv.requested_by == user_id
 
 
-async def conversations_for(rt: Runtime, user_id: int, blocked: set[int]) -> list[ConversationInfo]:
+async def conversations_for(
+    rt: Runtime, user_id: int, blocked: AbstractSet[int]
+) -> list[ConversationInfo]:
     async with rt.engine.connect() as db:
         convs = await social.conversations_of(db, user_id)
         out = []

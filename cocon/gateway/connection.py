@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from cocon.gateway.frames import text_frame
@@ -30,7 +31,7 @@ class Connection:
         self.ip = ip
         self.topics: set[str] = set()
         self.rooms: set[int] = set()
-        self.blocked: set[int] = set()
+        self._blocked: frozenset[int] = frozenset()
         # stream -> live entries parked while the client is brought up to date on it
         self.syncing: dict[str, list[tuple[int, bytes]]] = {}
         self.buckets: dict[str, TokenBucket] = {}
@@ -41,17 +42,30 @@ class Connection:
         self.torn_down = False
         self.in_flight: set[asyncio.Task[None]] = set()  # sends waiting for their commit
 
+    @property
+    def blocked(self) -> frozenset[int]:
+        """The users this connection's user blocked: their messages come as ``hidden``."""
+        return self._blocked
+
+    @blocked.setter
+    def blocked(self, users: Iterable[int]) -> None:
+        self._blocked = frozenset(users)
+        self.hub.refresh(self)
+
     def send(self, event: Event) -> None:
         self.hub.flusher.put(self.outbox, text_frame(encode(event)))
 
     def begin_sync(self, stream: str) -> None:
-        self.syncing.setdefault(stream, [])
+        if stream not in self.syncing:
+            self.syncing[stream] = []
+            self.hub.refresh(self)
 
     def end_sync(self, stream: str, last_seq: int) -> None:
         """Release parked live entries that the reply did not already contain."""
         parked = self.syncing.pop(stream, None)
-        if not parked:
+        if parked is None:
             return
+        self.hub.refresh(self)
         put = self.hub.flusher.put
         for seq, frame in sorted(parked, key=lambda p: p[0]):
             if seq > last_seq:
@@ -59,4 +73,5 @@ class Connection:
                 last_seq = seq
 
     def abort_sync(self, stream: str) -> None:
-        self.syncing.pop(stream, None)
+        if self.syncing.pop(stream, None) is not None:
+            self.hub.refresh(self)
