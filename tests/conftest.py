@@ -1,4 +1,4 @@
-"""Fixtures: real server processes and protocol clients."""
+"""Fixtures: real server processes, protocol clients, and a migrated store of a test's own."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cocon.store.engine import make_engine
+from cocon.store.migrate import upgrade_async
 from tests.client import Client
 from tests.servers import ServerProcess, free_port
 
@@ -23,6 +26,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("server")).start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite store of the test's own, for tests that talk to the store directly."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

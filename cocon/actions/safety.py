@@ -93,7 +93,11 @@ async def _room_is_private(rt: Runtime, room_id: int) -> bool:
 
 
 async def _risk(rt: Runtime, conv_id: int, stream: str) -> TrackedRisk:
-    """The conversation's risk, brought up to date with what the store holds."""
+    """The conversation's risk, brought up to date with what the store holds.
+
+    The store is read only when the hub fanned out an entry the risk has not seen (or
+    knows no position yet): a message screened and stored here is counted as it is sent
+    (:func:`seen`), so a conversation held on one node is never read back."""
     desk = rt.safety
     tracked = desk.risks.get(conv_id)
     if tracked is None:
@@ -101,6 +105,9 @@ async def _risk(rt: Runtime, conv_id: int, stream: str) -> TrackedRisk:
         if len(desk.risks) > MAX_TRACKED:
             desk.risks.popitem(last=False)
     desk.risks.move_to_end(conv_id)
+    latest = rt.hub.last_seq(stream)
+    if latest is not None and tracked.last_seq >= latest:
+        return tracked  # it saw every entry this node fanned out: no read of the store
     async with rt.engine.connect() as db:
         entries = await stream_store.read_after(db, stream, tracked.last_seq, 200)
     ages = await briefs(rt, {e.sender_id for e in entries if e.sender_id is not None})

@@ -63,9 +63,10 @@ class Hub:
         self.deliveries = 0
         self.control_handler: ControlHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # stream topic -> last seq fanned out here (with any bus; see last_seq)
+        self._last: dict[str, int] = {}
         # Gap repair, only when the bus may lose publications.
         self.source: StreamSource | None = getattr(bus, "stream_source", None)
-        self._last: dict[str, int] = {}  # stream topic -> last seq fanned out here
         self._parked: dict[str, dict[int, BusMessage]] = {}  # seq past a hole, waiting
         self._want: dict[str, int] = {}  # a seq the store has and we have not fanned out
         self._ready: dict[str, asyncio.Future[None]] = {}  # position being read
@@ -185,10 +186,17 @@ class Hub:
             self._fan_out(message)
 
     def _fan_out(self, message: BusMessage) -> None:
-        if message.seq and self.source is not None:
-            self._in_order(message)
-        else:
-            self._frame_out(message)
+        if message.seq:
+            if self.source is not None:
+                self._in_order(message)
+                return
+            self._last[message.topic] = message.seq  # this bus loses nothing: in order
+        self._frame_out(message)
+
+    def last_seq(self, topic: str) -> int | None:
+        """The last seq of the stream ``topic`` fanned out on this node; None if none was
+        since this node subscribed to it (or it has no subscriber here)."""
+        return self._last.get(topic)
 
     # -- stream order and holes (only with a StreamSource) ------------------------------
     def _in_order(self, message: BusMessage) -> None:
