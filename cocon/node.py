@@ -67,7 +67,7 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
         elif verb in ("block", "unblock") and arg.isdigit():
             other = {int(arg)}
             conn.blocked = conn.blocked | other if verb == "block" else conn.blocked - other
-            rt.dm_facts.forget()
+            rt.dm_facts.forget(user_id, int(arg))
         elif verb == "close":  # kicked or banned by moderation: flush, then hang up
             conn.link.close(1008, "moderation")
 

@@ -111,6 +111,31 @@ async def test_a_block_reaches_the_blockers_other_tab_at_once(
     assert "pendant" not in seen
 
 
+async def test_a_block_stops_the_next_private_message_and_only_that_pairs(
+    clients: Callable[..., Client],
+) -> None:
+    """The node keeps each accepted conversation's facts; a block drops that pair's."""
+    a, b = await _pair(clients)
+    c = clients()
+    await c.enter()
+    await c.connect()
+    streams = {}
+    for other in (b, c):
+        conv = (await other.request("open_pm", user=a.id))["conversation"]
+        await other.say(conv["stream"], "salut")
+        await a.request("answer_pm", conversation=conv["id"], accept=True)
+        streams[other.id] = conv["stream"]
+    for other in (b, c):  # both conversations' facts are now kept by the node
+        assert (await other.say(streams[other.id], "ça va ?"))["type"] == "ack"
+        assert (await a.say(streams[other.id], "oui"))["type"] == "ack"
+    await a.request("block", user=b.id)
+    refused = await b.say(streams[b.id], "et là ?")
+    assert refused["type"] == "error" and refused["code"] == "blocked"
+    assert (await c.say(streams[c.id], "toujours là"))["type"] == "ack"
+    await a.request("unblock", user=b.id)
+    assert (await b.say(streams[b.id], "de nouveau"))["type"] == "ack"
+
+
 async def test_friends_request_accept_status_remove(clients: Callable[..., Client]) -> None:
     a, b = await _pair(clients)
     sent = await a.request("friend_request", user=b.id)

@@ -6,8 +6,10 @@ per message was a third of the send path's cost in the chat-mix benchmark; an ac
 conversation's facts change rarely, so the node keeps them for ``FRESH_S`` seconds. A miss
 reads them in one statement (``store/social.conversation_facts``).
 
-Staleness is bounded and safe: a change made on this node (answer, block, friendship) drops
-the node's facts at once; one made on another node is seen within ``FRESH_S``. A message
+Staleness is bounded and safe: a change made on this node (a block, a friendship) drops the
+facts of that pair's conversation at once (and only those: dropping every conversation's
+facts at each block or friendship made a busy node read them all again); one made on
+another node is seen within ``FRESH_S``. A message
 sent meanwhile by someone just blocked is stored but never shown to the blocker (delivery
 filters blocked senders). Pending requests are never kept: their message count is checked
 against the store at every send.
@@ -42,10 +44,22 @@ class DmFacts:
 @dataclass
 class DmFactsCache:
     facts: dict[int, DmFacts] = field(default_factory=dict)
+    by_pair: dict[tuple[int, int], int] = field(default_factory=dict)  # (lo, hi) -> conv id
 
-    def forget(self) -> None:
-        """Something that facts depend on changed here (answer, block, friendship)."""
-        self.facts.clear()
+    def keep(self, facts: DmFacts) -> None:
+        if len(self.facts) >= MAX_KEPT:
+            self.facts.clear()
+            self.by_pair.clear()
+        conv = facts.conv
+        self.facts[conv.id] = facts
+        self.by_pair[(conv.user_lo, conv.user_hi)] = conv.id
+
+    def forget(self, a: int, b: int) -> None:
+        """Something the facts of ``a``'s and ``b``'s conversation depend on changed here
+        (a block either way, their friendship)."""
+        conv_id = self.by_pair.pop(social.pair(a, b), None)
+        if conv_id is not None:
+            self.facts.pop(conv_id, None)
 
 
 async def dm_facts(rt: Runtime, user_id: int, conv_id: int) -> DmFacts:
@@ -65,7 +79,5 @@ async def dm_facts(rt: Runtime, user_id: int, conv_id: int) -> DmFacts:
         sent_while_pending=found.last_seq if conv.state == "pending" else 0,
     )
     if conv.state == "accepted":
-        if len(cache.facts) > MAX_KEPT:
-            cache.facts.clear()
-        cache.facts[conv_id] = facts
+        cache.keep(facts)
     return facts

@@ -27,7 +27,7 @@ async def do_block(
         else:
             await social.remove_block(db, conn.user_id, user_id)
         users = await social.blocked_by(db, conn.user_id)
-    rt.dm_facts.forget()
+    rt.dm_facts.forget(conn.user_id, user_id)
     conn.blocked = set(users)
     conn.send(BlockList(users=users, ref=ref))
     verb = "block" if blocked else "unblock"
@@ -43,7 +43,7 @@ async def friend_info(rt: Runtime, user_id: int, state: str) -> FriendInfo | Non
 
 
 async def _tell_both(rt: Runtime, a: int, b: int, state_for: dict[int, str | None]) -> None:
-    rt.dm_facts.forget()  # the safety policy reads friendships
+    rt.dm_facts.forget(a, b)  # the safety policy reads friendships
     for me, other in ((a, b), (b, a)):
         state = state_for[me]
         info = None if state is None else await friend_info(rt, other, state)
