@@ -9,10 +9,9 @@ reads them in one statement (``store/social.conversation_facts``).
 Staleness is bounded and safe: a change made on this node (a block, a friendship) drops the
 facts of that pair's conversation at once (and only those: dropping every conversation's
 facts at each block or friendship made a busy node read them all again); one made on
-another node is seen within ``FRESH_S``. A message
-sent meanwhile by someone just blocked is stored but never shown to the blocker (delivery
-filters blocked senders). Pending requests are never kept: their message count is checked
-against the store at every send.
+another node is seen within ``FRESH_S``. A message sent meanwhile by someone just blocked
+is stored but never shown to the blocker (delivery filters blocked senders). Pending
+requests are never kept: their message count is checked against the store at every send.
 """
 
 from __future__ import annotations
