@@ -3,14 +3,17 @@
 A publication is framed once; the same bytes go to every local subscriber, except those
 who blocked the sender. While a connection is being brought up to date on a stream
 (join, resume), live entries of that stream are parked and released after the reply, so
-the client sees history then live, in order, with no gap.
+the client sees history then live, in order, with no gap. The hub keeps each topic's
+subscribers split once for this (:class:`_Targets`), rebuilt when they or their blocks or
+syncing change (:meth:`Hub.refresh`).
 
-A bus that can lose publications (Redis: at-most-once) offers a :class:`StreamSource` as
-its ``stream_source`` attribute. The hub then keeps, per stream topic, the last seq it fanned
-out: an older or repeated seq is dropped, a seq past a hole is parked, and if the hole is
-still there after a moment the missing entries are read from the store and fanned out
-like live ones (so blockers get their ``hidden`` frames as usual). Without one (the
-in-process bus, which loses nothing) entries go out exactly as they arrive.
+The hub knows, per stream topic, the last seq it fanned out (:meth:`Hub.last_seq`: what a
+conversation's risk has to catch up on). A bus that can lose publications (Redis:
+at-most-once) offers a :class:`StreamSource` as its ``stream_source`` attribute; the hub then
+also puts the stream back in order: an older or repeated seq is dropped, a seq past a hole
+is parked, and if the hole is still there after a moment the missing entries are read from
+the store and fanned out like live ones (so blockers get their ``hidden`` frames as usual).
+Without one (the in-process bus, which loses nothing) entries go out exactly as they arrive.
 """
 
 from __future__ import annotations
