@@ -57,6 +57,8 @@ async def make_bus(settings: Settings, node_id: str) -> tuple[Bus, Presence]:
 
 async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, arg: str) -> None:
     """What a ``control`` publication asks of this node's connections of ``user_id``."""
+    if verb in ("block", "unblock") and arg.isdigit():
+        rt.dm_facts.forget(user_id, int(arg))  # the node's, once
     for conn in list(rt.hub.connections_of(user_id)):
         if verb == "sub":
             await rt.hub.subscribe(conn, arg)
@@ -67,7 +69,6 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
         elif verb in ("block", "unblock") and arg.isdigit():
             other = {int(arg)}
             conn.blocked = conn.blocked | other if verb == "block" else conn.blocked - other
-            rt.dm_facts.forget(user_id, int(arg))
         elif verb == "close":  # kicked or banned by moderation: flush, then hang up
             conn.link.close(1008, "moderation")
 

@@ -63,7 +63,6 @@ class Hub:
         self._targets: dict[str, _Targets] = {}
         self._users: dict[int, set[Connection]] = {}
         self.flusher = Flusher()
-        self.deliveries = 0
         self.control_handler: ControlHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # stream topic -> last seq fanned out here (with any bus; see last_seq)
@@ -329,26 +328,23 @@ class Hub:
         # Connections that blocked someone or are being brought up to date on a stream
         # take the careful path below.
         self.flusher.broadcast(targets.plain, frame)
-        n = len(targets.plain)
         for conn in targets.careful:
-            n += self._careful(conn, message, frame)
-        self.deliveries += n
+            self._careful(conn, message, frame)
 
-    def _careful(self, conn: Connection, message: BusMessage, frame: bytes) -> int:
-        """Deliver to one connection with blocks and stream syncing in mind; 1 if queued."""
+    def _careful(self, conn: Connection, message: BusMessage, frame: bytes) -> None:
+        """Deliver to one connection with blocks and stream syncing in mind."""
         seq, topic = message.seq, message.topic
         if message.sender and message.sender in conn.blocked:
             if not seq:
-                return 0
+                return
             # The blocker must still advance past this seq, or it would see a gap.
             frame = text_frame(encode(Hidden(stream=topic, seq=seq)))
         if seq:
             parked = conn.syncing.get(topic)
             if parked is not None:
                 parked.append((seq, frame))
-                return 0
+                return
         self.flusher.put(conn.outbox, frame)
-        return 1
 
 
 class _Targets:
@@ -363,5 +359,11 @@ class _Targets:
 
     @classmethod
     def of(cls, subs: set[Connection]) -> _Targets:
-        careful = tuple(c for c in subs if c.blocked or c.syncing)
-        return cls(tuple(c.outbox for c in subs if not (c.blocked or c.syncing)), careful)
+        plain: list[Outbox] = []
+        careful: list[Connection] = []
+        for conn in subs:
+            if conn.blocked or conn.syncing:
+                careful.append(conn)
+            else:
+                plain.append(conn.outbox)
+        return cls(tuple(plain), tuple(careful))
