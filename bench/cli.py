@@ -36,6 +36,10 @@ S6_FIGURES = (
     "steady_pg_cpu_us_per_delivery",
     "steady_redis_cpu_us_per_delivery",
 )
+# The share (%) of the CPUs that the hypervisor took during each measured phase: not a
+# figure of either server, but of how comparable a run is (the sides run one after the other).
+STEAL = ("steal_pct", "steady_steal_pct", "half_steal_pct")
+STEAL_WARN_PCT = 5.0
 S6_RATIO = "reference / cocon: two nodes / one node (> 1: two nodes cost more, or are slower)"
 
 
@@ -80,7 +84,8 @@ def median_figures(runs: list[Figures]) -> Figures:
         values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
         out[key] = statistics.median(values)
     out["runs"] = len(runs)
-    out["per_run"] = {k: [r.get(k) for r in runs] for k in FIGURES + S6_FIGURES if k in out}
+    keys = FIGURES + S6_FIGURES + STEAL
+    out["per_run"] = {k: [r.get(k) for r in runs] for k in keys if k in out}
     out["complete"] = all(bool(r.get("complete", True)) for r in runs)
     return out
 
@@ -166,6 +171,24 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def steal_warning(result: dict[str, Any]) -> str | None:
+    """A warning when the hypervisor took a sizeable share of the CPUs in a measured phase
+    (of any run): such figures say as much about the neighbours as about the servers."""
+    worst = 0.0
+    for side in ("cocon", "reference"):
+        figures = result.get(side) or {}
+        runs = figures.get("per_run", {})
+        for key in STEAL:
+            values = runs.get(key) or [figures.get(key)]
+            worst = max([worst, *(v for v in values if isinstance(v, int | float))])
+    if worst < STEAL_WARN_PCT:
+        return None
+    return (
+        f"warning: the hypervisor took up to {worst:.0f} % of the CPUs during a measured phase "
+        "(steal_pct); compare ratios of the same run only, and prefer a quieter moment"
+    )
+
+
 def render(result: dict[str, Any]) -> str:
     cocon: Figures = result["cocon"] or {}
     ref: Figures = result["reference"] or {}
@@ -174,7 +197,7 @@ def render(result: dict[str, Any]) -> str:
     ref_name = ref.get("server", "-")
     lines.append(f"{'figure':30} {'cocon':>14} {ref_name:>14} {'ratio':>8}")
     keys = [k for k in FIGURES + S6_FIGURES if k in cocon or k in ref]
-    keys += ["deliveries", "expected", "complete", "server_cpu_util", "client_cpu_util"]
+    keys += ["deliveries", "expected", "complete", "server_cpu_util", "client_cpu_util", *STEAL]
     for key in keys:
         if key not in cocon and key not in ref:
             continue
@@ -193,6 +216,9 @@ def render(result: dict[str, Any]) -> str:
                 )
     if ref.get("note"):
         lines.append(f"reference: {ref['note']}")
+    warning = steal_warning(result)
+    if warning:
+        lines.append(warning)
     if "ratio_direction" in result:
         lines.append(f"ratio = {result['ratio_direction']}")
     else:
@@ -230,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(run_scenario(args))
     if args.json:
         print(json.dumps(_finite(result), allow_nan=False))
+        warning = steal_warning(result)
+        if warning:
+            print(warning, file=sys.stderr)
     else:
         print(render(result))
     sides = [s for s in (result["cocon"], result["reference"]) if s]

@@ -283,7 +283,10 @@ class CoconClient:
         async with self.sem:
             user_id, token = await self.enter(pseudo)
             _, listener = await ws_connect(
-                lambda: CoconConn(self.counter), self.url, websocket_handshake_timeout=wait_s
+                lambda: CoconConn(self.counter),
+                self.url,
+                websocket_handshake_timeout=wait_s,
+                use_aiofastnet=False,  # uvloop's own TCP transport, as the IRC connections
             )
             assert isinstance(listener, CoconConn)
             conn = listener

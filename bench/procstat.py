@@ -1,4 +1,5 @@
-"""Server CPU and memory from /proc: user+system time and VmRSS of a process tree."""
+"""Server CPU and memory from /proc: user+system time and VmRSS of a process tree, and the
+share of the machine's CPU time that its hypervisor took (steal)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,24 @@ def rss_kib(pids: list[int]) -> int:
         except OSError:
             continue
     return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(steal, total) ticks of all CPUs since boot, from the ``cpu`` line of /proc/stat.
+
+    Steal is time a virtual CPU was ready to run but the hypervisor ran something else:
+    every process here ran slower by that much, whatever it was doing.
+    """
+    with open("/proc/stat", "rb") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:9]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user).
+    return fields[7], sum(fields)
+
+
+def steal_pct(start: tuple[int, int], end: tuple[int, int]) -> float:
+    """The share (%) of CPU time stolen by the hypervisor between two readings."""
+    total = end[1] - start[1]
+    return 100.0 * (end[0] - start[0]) / total if total > 0 else 0.0
 
 
 @dataclass

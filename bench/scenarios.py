@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.backing import Backing
 from bench.control import LoadClient
-from bench.procstat import mark, process_tree, rss_kib, wait_quiet
+from bench.procstat import machine_ticks, mark, process_tree, rss_kib, steal_pct, wait_quiet
 from bench.servers import CoconServer, NgircdServer, Server, cocon_command_budget
 
 Figures = dict[str, Any]
@@ -109,12 +109,12 @@ class Side:
         await wait_quiet(roots)
         profiler = await self._start_profiler(str(cmd["cmd"]))
         extra0 = await self._extra_start()
-        s0, c0 = mark(roots), mark(self.client.pid)
+        s0, c0, m0 = mark(roots), mark(self.client.pid), machine_ticks()
         nodes0 = [mark(r) for r in roots]
         try:
             reply = await self.client.call(cmd, wait_s)
         finally:
-            s1, c1 = mark(roots), mark(self.client.pid)
+            s1, c1, m1 = mark(roots), mark(self.client.pid), machine_ticks()
             nodes1 = [mark(r) for r in roots]
             extra = await self._extra_end(extra0)
             if profiler is not None:
@@ -130,6 +130,7 @@ class Side:
             "wall_s": wall,
             "server_cpu_util": cpu / wall if wall > 0 else 0.0,
             "client_cpu_util": (c1.cpu_s - c0.cpu_s) / wall if wall > 0 else 0.0,
+            "steal_pct": steal_pct(m0, m1),
         }
         if len(roots) > 1:
             out["node_cpu_s"] = [b.cpu_s - a.cpu_s for a, b in zip(nodes0, nodes1, strict=True)]
@@ -292,6 +293,7 @@ async def s5(kind: str, p: Params) -> Figures:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
+        out["steady_steal_pct"] = steady["steal_pct"]
         out["steady_complete"] = steady["complete"]
         out["steady_rate"] = p.rate
         out["complete"] = burst["complete"] and steady["complete"]
@@ -366,6 +368,7 @@ async def s3(kind: str, p: Params) -> Figures:
             "complete": closed["accepted"] > 0 and opened["accepted"] >= opened["sent"] * 0.99,
             **cpu,
             "half_server_cpu_util": cpu_open["server_cpu_util"],
+            "half_steal_pct": cpu_open["steal_pct"],
         }
 
 
@@ -440,6 +443,8 @@ async def s6(kind: str, p: Params) -> Figures:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
+        out["steal_pct"] = burst["steal_pct"]
+        out["steady_steal_pct"] = steady["steal_pct"]
         out.update(_s6_phase(burst, burst["deliveries"]))
         steady_extra = _s6_phase(steady, steady["deliveries"])
         out.update({f"steady_{k}": v for k, v in steady_extra.items()})

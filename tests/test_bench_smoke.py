@@ -55,7 +55,28 @@ def test_s1_smoke_both_sides() -> None:
         assert figures["complete"] is True
         assert figures["deliveries_per_s"] > 0
         assert figures["cpu_us_per_delivery"] >= 0
+        assert 0.0 <= figures["steal_pct"] <= 100.0
     assert result["cocon"]["acks"] == MESSAGES
     # ngIRCd may use less than one clock tick for so few deliveries: its CPU can read 0,
     # and a ratio over 0 is left out.
     assert "deliveries_per_s" in result["ratios"]
+
+
+def test_steal_share_and_warning() -> None:
+    from bench.cli import steal_warning
+    from bench.procstat import machine_ticks, steal_pct
+
+    start = machine_ticks()
+    assert 0 <= start[0] <= start[1]
+    assert steal_pct((10, 1000), (40, 2000)) == 3.0
+    assert steal_pct(start, start) == 0.0
+    quiet = {"cocon": {"steal_pct": 1.0}, "reference": {"steal_pct": 4.9}}
+    assert steal_warning(quiet) is None
+    # One disturbed run among repeats is enough to warn; a steady phase counts too.
+    noisy = {
+        "cocon": {"steal_pct": 2.0, "per_run": {"steal_pct": [2.0, 1.0, 23.0]}},
+        "reference": {"steal_pct": 1.0, "steady_steal_pct": 0.0},
+    }
+    warning = steal_warning(noisy)
+    assert warning is not None and "23 %" in warning
+    assert steal_warning({"cocon": None, "reference": {"steady_steal_pct": 7.5}}) is not None
