@@ -158,13 +158,17 @@ class CoconConn(WSListener):
         self.transport = transport
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
-        if frame.msg_type is not WSMsgType.TEXT:
-            if frame.msg_type is WSMsgType.CLOSE:
-                transport.disconnect()
-            return
+        # The payload is looked at before the frame type: reading ``msg_type`` builds an enum
+        # member (~0.2 µs, a fifth of this method in a burst). Cocon sends its events as text
+        # frames only, and neither a close nor a pong payload starts with MSG_PREFIX.
         data = frame.get_payload_as_bytes()
         if data.startswith(MSG_PREFIX):
             self._msg(data)
+            return
+        msg_type = frame.msg_type
+        if msg_type is not WSMsgType.TEXT:
+            if msg_type is WSMsgType.CLOSE:
+                transport.disconnect()
             return
         if data.startswith(SKIP_PREFIXES):
             return
