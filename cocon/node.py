@@ -57,8 +57,9 @@ async def make_bus(settings: Settings, node_id: str) -> tuple[Bus, Presence]:
 
 async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, arg: str) -> None:
     """What a ``control`` publication asks of this node's connections of ``user_id``."""
-    if verb in ("block", "unblock") and arg.isdigit():
-        rt.dm_facts.forget(user_id, int(arg))  # the node's, once
+    peer = int(arg) if verb in ("block", "unblock") and arg.isdigit() else None
+    if peer is not None:
+        rt.dm_facts.forget(user_id, peer)  # the node's, once
     for conn in list(rt.hub.connections_of(user_id)):
         if verb == "sub":
             await rt.hub.subscribe(conn, arg)
@@ -66,8 +67,8 @@ async def apply_control(rt: Runtime, tracker: Tracker, user_id: int, verb: str, 
             await room_actions.leave_room(rt, tracker, conn, int(arg[5:]))
         elif verb == "unsub":
             await rt.hub.unsubscribe(conn, arg)
-        elif verb in ("block", "unblock") and arg.isdigit():
-            other = {int(arg)}
+        elif peer is not None:
+            other = {peer}
             conn.blocked = conn.blocked | other if verb == "block" else conn.blocked - other
         elif verb == "close":  # kicked or banned by moderation: flush, then hang up
             conn.link.close(1008, "moderation")

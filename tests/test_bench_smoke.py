@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.cli import steal_warning
+from bench.procstat import machine_ticks, steal_pct
+
 REPO = Path(__file__).resolve().parent.parent
 RECEIVERS, MESSAGES = 20, 20
 
@@ -63,9 +66,6 @@ def test_s1_smoke_both_sides() -> None:
 
 
 def test_steal_share_and_warning() -> None:
-    from bench.cli import steal_warning
-    from bench.procstat import machine_ticks, steal_pct
-
     start = machine_ticks()
     assert 0 <= start[0] <= start[1]
     assert steal_pct((10, 1000), (40, 2000)) == 3.0
