@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.client import new_pseudo
+from cocon.actions.entry import HOLD_AFTER_ENTRY_S, ONLINE_HOLD_S
+from cocon.store.engine import make_engine
+from cocon.store.tables import pseudo_holds
+from tests.client import Client, new_pseudo
+from tests.moderation.helpers import database_url
 from tests.servers import ServerProcess
 
 
@@ -123,3 +132,67 @@ async def test_health_and_entry_page(server: ServerProcess) -> None:
             csp = resp.headers["Content-Security-Policy"]
             assert "script-src 'self'" in csp and "unsafe-inline" not in csp
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def _hold_until(engine: AsyncEngine, user_id: int) -> float:
+    async with engine.connect() as db:
+        row = (
+            await db.execute(select(pseudo_holds.c.until).where(pseudo_holds.c.user_id == user_id))
+        ).one()
+    return float(row.until)
+
+
+async def test_a_guest_holds_the_pseudo_while_online_and_a_while_after(
+    make_server: Callable[..., ServerProcess],
+) -> None:
+    """Every hello holds a guest's pseudo for a day; the last connection to leave shortens
+    that to HOLD_AFTER_ENTRY_S; once the hold has run out, the pseudo is someone else's and
+    the old guest's sessions end with it. A member's pseudo is never free."""
+    node = make_server()
+    engine = make_engine(database_url(node))
+    name, member = new_pseudo("Tenu"), new_pseudo("Membre")
+    first, other = Client(node.url), Client(node.url)
+    try:
+        await first.enter(name)
+        t = time.time()
+        assert t < await _hold_until(engine, first.id) <= t + HOLD_AFTER_ENTRY_S + 5
+        await first.connect()
+        assert await _hold_until(engine, first.id) >= t + ONLINE_HOLD_S - 5
+        async with _session() as jar:
+            status, data = await _enter(jar, node.url, pseudo=name)
+        assert status == 409 and data["error"]["message"] == "Ce pseudo est déjà pris."
+
+        assert first.ws is not None
+        await first.ws.close()
+        for _ in range(100):  # the teardown runs after the close
+            if await _hold_until(engine, first.id) <= time.time() + HOLD_AFTER_ENTRY_S + 5:
+                break
+            await asyncio.sleep(0.05)
+        assert await _hold_until(engine, first.id) <= time.time() + HOLD_AFTER_ENTRY_S + 5
+
+        async with engine.begin() as db:  # fifteen minutes later
+            await db.execute(
+                update(pseudo_holds).where(pseudo_holds.c.user_id == first.id).values(until=t - 1)
+            )
+        taken = await other.enter(name.upper())
+        assert taken["user"]["id"] != first.id
+        assert await _hold_until(engine, other.id) > time.time()
+        async with first.http.ws_connect(node.ws_url) as ws:  # its old guest's session ended
+            await ws.send_json({"type": "hello", "token": first.token, "streams": {}})
+            refused = await ws.receive_json(timeout=10)
+        assert refused["type"] == "error" and refused["code"] == "unauthorized"
+
+        async with _session() as reg:
+            assert (await _enter(reg, node.url, pseudo=member))[0] == 200
+            password = {"password": "un mot de passe"}
+            async with reg.post(node.url + "/api/register", json=password) as resp:
+                assert resp.status == 200
+            async with engine.begin() as db:  # even a member's expired hold is not free
+                await db.execute(update(pseudo_holds).values(until=t - 1))
+        async with _session() as late:
+            status, data = await _enter(late, node.url, pseudo=member)
+        assert status == 409 and data["error"]["message"] == "Ce pseudo est réservé par un membre."
+    finally:
+        await first.close()
+        await other.close()
+        await engine.dispose()

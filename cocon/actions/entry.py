@@ -19,7 +19,8 @@ from cocon.store.identities import FAR_FUTURE, UserRow
 
 GENDERS = ("femme", "homme", "autre")
 AGE_MIN, AGE_MAX = 18, 99
-HOLD_AFTER_ENTRY_S = 15 * 60.0
+HOLD_AFTER_ENTRY_S = 15 * 60.0  # a guest's pseudo stays theirs this long when not online
+ONLINE_HOLD_S = 86400.0  # ... and this long from their latest hello
 
 
 class Underage(ClientError):
@@ -83,7 +84,9 @@ async def do_enter(
     postal_code: object,
 ) -> tuple[Entered | None, str, ClientError | None]:
     """Enter as a guest. Returns (entered, device token, refusal): the device token is
-    set even on refusal, so that an under-18 refusal is remembered for this device."""
+    set even on refusal, so that an under-18 refusal is remembered for this device. A ban
+    of the device or network refuses with :class:`gate.Banned`."""
+    cookie_device = device_token
     device_token = device_token or new_token()
     device_id = token_id(device_token)
     t = now()
@@ -97,34 +100,31 @@ async def do_enter(
             invalid = exc
     key = pseudo_key(clean) if invalid is None and not minor else ""
     net = gate.net_key(rt, ip)
-    # One transaction: a connect's writes cost one commit (one fsync with SQLite).
+    # One transaction: a connect's writes cost one commit (one fsync with SQLite), and its
+    # reads one checkout (docs/benchmarks.md, seventh round).
     async with rt.engine.begin() as db:
-        until = await identities.device_underage_until(db, device_id)
-        if until is not None and until > t:
+        banned = await gate.entry_refusal(db, cookie_device, net, "enter", t)
+        if banned is not None:
+            return None, device_token, banned
+        device = await identities.device(db, device_id)
+        if device is not None and device.underage_until is not None and device.underage_until > t:
             return None, device_token, Underage(UNDERAGE_MESSAGE)
         if minor:
-            await identities.mark_underage(
-                db, device_id, t + rt.settings.minor_block_hours * 3600, t
-            )
+            if device is None:
+                await identities.add_device(db, device_id, t)
+            await identities.mark_underage(db, device_id, t + rt.settings.minor_block_hours * 3600)
             return None, device_token, Underage(UNDERAGE_MESSAGE)
         if invalid is not None:
             return None, device_token, invalid
-        holder = await identities.pseudo_holder(db, key)
-        if holder is not None and holder[1] > t:
-            return (
-                None,
-                device_token,
-                Conflict("Ce pseudo est déjà pris.", code="pseudo_taken", field="pseudo"),
-            )
-        if await identities.registered_by_key(db, key) is not None:
-            return (
-                None,
-                device_token,
-                Conflict(
-                    "Ce pseudo est réservé par un membre.", code="pseudo_taken", field="pseudo"
-                ),
-            )
-        await identities.ensure_device(db, device_id, t)
+        hold = await identities.pseudo_hold(db, key)
+        if hold is not None and hold.registered:
+            refusal = "Ce pseudo est réservé par un membre."
+            return None, device_token, Conflict(refusal, code="pseudo_taken", field="pseudo")
+        if hold is not None and hold.until > t:
+            refusal = "Ce pseudo est déjà pris."
+            return None, device_token, Conflict(refusal, code="pseudo_taken", field="pseudo")
+        if device is None:
+            await identities.add_device(db, device_id, t)
         user = await identities.create_user(
             db,
             pseudo=clean,
@@ -135,6 +135,7 @@ async def do_enter(
             device_id=device_id,
             now=t,
             hold_until=t + HOLD_AFTER_ENTRY_S,
+            taken_from=hold,
         )
         previous = await identities.previous_guest(db, device_id, user.id)
         if previous is not None:
@@ -221,10 +222,40 @@ async def do_logout(rt: Runtime, token: str) -> None:
         await identities.delete_session(db, token_id(token))
 
 
-async def hold_pseudo(rt: Runtime, user: UserRow, online: bool) -> None:
-    """Guests keep their pseudo while connected and for a while after."""
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    user: UserRow
+    blocked: list[int]  # the users this one blocks
+
+
+async def admit(rt: Runtime, token: str | None, ip: str) -> Admitted | gate.Banned | None:
+    """At WebSocket hello, in one transaction: the session's user (None: unknown or
+    expired), the ban that refuses them (see :func:`gate.hello_refusal`), who they block,
+    and a guest's pseudo held while they are online (every hello renews it; the last
+    connection to leave shortens it, :func:`release_pseudo`)."""
+    if not token or len(token) > 200:
+        return None
+    t = now()
+    net = gate.net_key(rt, ip)
+    async with rt.engine.begin() as db:
+        user = await identities.session_user(db, token_id(token), t)
+        if user is None:
+            return None
+        record = gate.network_to_record(rt, user.id, net, t)
+        banned = await gate.hello_refusal(db, user, net, record, t)
+        blocked: list[int] = []
+        if banned is None:
+            blocked = await social.blocked_by(db, user.id)
+            if not user.registered:
+                await identities.set_hold(db, user.id, t + ONLINE_HOLD_S)
+    if record and net is not None:
+        gate.network_recorded(rt, user.id, net, t)
+    return banned if banned is not None else Admitted(user, blocked)
+
+
+async def release_pseudo(rt: Runtime, user: UserRow) -> None:
+    """A guest's last connection left: the pseudo stays theirs for a while, then is free."""
     if user.registered:
         return
-    until = now() + (86400.0 if online else HOLD_AFTER_ENTRY_S)
     async with rt.engine.begin() as db:
-        await identities.set_hold(db, user.id, until)
+        await identities.set_hold(db, user.id, now() + HOLD_AFTER_ENTRY_S)

@@ -43,20 +43,19 @@ def follows(conv: ConversationRow, user_id: int) -> bool:
 
 
 async def conversations_for(
-    rt: Runtime, user_id: int, blocked: AbstractSet[int]
+    rt: Runtime, db: AsyncConnection, user_id: int, blocked: AbstractSet[int]
 ) -> list[ConversationInfo]:
-    async with rt.engine.connect() as db:
-        convs = await social.conversations_of(db, user_id)
-        out = []
-        for conv in convs:
-            if conv.peer_of(user_id) in blocked:
-                continue
-            if (
-                (conv.state == "pending" and conv.requested_by != user_id)
-                or conv.state != "declined"
-                or conv.requested_by == user_id
-            ):
-                out.append(await conversation_info(rt, db, conv, user_id))
+    convs = await social.conversations_of(db, user_id)
+    out = []
+    for conv in convs:
+        if conv.peer_of(user_id) in blocked:
+            continue
+        if (
+            (conv.state == "pending" and conv.requested_by != user_id)
+            or conv.state != "declined"
+            or conv.requested_by == user_id
+        ):
+            out.append(await conversation_info(rt, db, conv, user_id))
     return out
 
 

@@ -58,6 +58,11 @@ def room_info(room: RoomRow, count: int) -> RoomInfo:
 async def rooms_for(rt: Runtime, user_id: int) -> list[RoomInfo]:
     async with rt.engine.connect() as db:
         rows = await room_store.listed_for(db, user_id)
+    return await room_infos(rt, rows)
+
+
+async def room_infos(rt: Runtime, rows: list[RoomRow]) -> list[RoomInfo]:
+    """The rooms of ``rows`` (from :func:`room_store.listed_for`) with their member counts."""
     counts = await rt.presence.counts([r.id for r in rows])
     return [room_info(r, counts.get(r.id, 0)) for r in rows]
 

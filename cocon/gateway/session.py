@@ -31,7 +31,7 @@ from cocon.protocol.events import Error, Pong, Rooms, Welcome, encode
 from cocon.rtc.calls import book_for
 from cocon.rtc.cams import book_for as cam_book
 from cocon.runtime import Runtime
-from cocon.store import social as social_store
+from cocon.store import rooms as room_store
 from cocon.store import streams as stream_store
 
 log = logging.getLogger(__name__)
@@ -226,13 +226,12 @@ class Gateway:
             return
         token = hello.token or link.token
         link.token = None
-        user = await entry.session_user(self.rt, token)
-        if user is None or token is None:
+        admitted = await entry.admit(self.rt, token, link.ip)
+        if admitted is None or token is None:
             self._refuse(link, "Session inconnue ou expirée.")
             return
-        banned = await gate.check_hello(self.rt, user, link.ip)
-        if banned is not None:
-            self._refuse(link, banned.message, banned.code, sanction=banned.sanction)
+        if isinstance(admitted, gate.Banned):
+            self._refuse(link, admitted.message, admitted.code, sanction=admitted.sanction)
             return
         if link.lost or link.closing:
             return
@@ -240,36 +239,37 @@ class Gateway:
         conn = Connection(
             self.rt.hub,
             Outbox(link.transport, s.send_buffer_bytes),
-            user,
+            admitted.user,
             link.ip,
             link,
             TokenBucket(s.command_rate_per_s, s.command_burst),
         )
         link.conn = conn
-        await self._welcome(conn, hello, token)
+        await self._welcome(conn, hello, token, admitted.blocked)
 
-    async def _welcome(self, conn: Connection, hello: c.Hello, token: str) -> None:
+    async def _welcome(
+        self, conn: Connection, hello: c.Hello, token: str, blocked: list[int]
+    ) -> None:
         rt = self.rt
-        first_here = rt.hub.add_user_connection(conn)
+        rt.hub.add_user_connection(conn)
         conn.added = True
-        async with rt.engine.connect() as db:
-            conn.blocked = set(await social_store.blocked_by(db, conn.user_id))
+        conn.blocked = set(blocked)
         await self.tracker.connected(conn.user_id)
-        if first_here:
-            await entry.hold_pseudo(rt, conn.user, True)
         inbox = f"user:{conn.user_id}"
         positions = dict(hello.streams)
         await messages.resume_streams(rt, self.tracker, conn, positions)
         if inbox not in conn.topics:
             await rt.hub.subscribe(conn, inbox)
-        convs = await private.conversations_for(rt, conn.user_id, conn.blocked)
+        # Read after subscribing the inbox: nothing published to it from here on is missed.
+        async with rt.engine.connect() as db:
+            convs = await private.conversations_for(rt, db, conn.user_id, conn.blocked)
+            pos = await stream_store.position(db, inbox)
+            listed = await room_store.listed_for(db, conn.user_id)
         for info in convs:
             if info.stream not in conn.topics and (
                 info.state == "accepted" or info.requested_by == conn.user_id
             ):
                 await rt.hub.subscribe(conn, info.stream)
-        async with rt.engine.connect() as db:
-            pos = await stream_store.position(db, inbox)
         epoch, seq = pos if pos else (0, 0)
         conn.send(
             Welcome(
@@ -279,7 +279,7 @@ class Gateway:
                 inbox=inbox,
                 inbox_epoch=epoch,
                 inbox_seq=seq,
-                rooms=await rooms.rooms_for(rt, conn.user_id),
+                rooms=await rooms.room_infos(rt, listed),
                 conversations=convs,
                 blocked=sorted(conn.blocked),
             )
@@ -312,7 +312,7 @@ class Gateway:
             log.warning("could not end the voice of %s", conn.user_id, exc_info=True)
         if last_here:
             try:
-                await entry.hold_pseudo(rt, conn.user, False)
+                await entry.release_pseudo(rt, conn.user)
             except Exception:
                 log.warning("could not release the pseudo hold of %s", conn.user_id)
 

@@ -36,6 +36,11 @@ def error_response(exc: ClientError) -> web.Response:
     return web.json_response({"error": body}, status=_STATUS.get(exc.code, 400))
 
 
+def _banned_response(banned: gate.Banned) -> web.Response:
+    body = {"code": banned.code, "message": banned.message, "sanction": banned.sanction}
+    return web.json_response({"error": body}, status=403)
+
+
 class Api:
     """Handlers bound to a node that is filled in at start-up (routes exist before)."""
 
@@ -121,25 +126,12 @@ class Api:
         self._set_cookies(request, resp, entered.session_token, entered.device_token)
         return resp
 
-    async def _gate(self, request: web.Request, via: str) -> web.Response | None:
-        """A banned device or network gets no new pseudo (the attempt is logged)."""
-        banned = await gate.check_entry(
-            self.rt, request.cookies.get(DEVICE_COOKIE), self._client_ip(request), via
-        )
-        if banned is None:
-            return None
-        body = {"code": banned.code, "message": banned.message, "sanction": banned.sanction}
-        return web.json_response({"error": body}, status=403)
-
     async def enter(self, request: web.Request) -> web.Response:
         try:
             self._throttle(request)
             body = await self._json(request)
         except ClientError as exc:
             return error_response(exc)
-        refused = await self._gate(request, "enter")
-        if refused is not None:
-            return refused
         entered, device, refusal = await entry.do_enter(
             self.rt,
             request.cookies.get(DEVICE_COOKIE),
@@ -149,6 +141,8 @@ class Api:
             body.get("age"),
             body.get("postal_code"),
         )
+        if isinstance(refusal, gate.Banned):
+            return _banned_response(refusal)  # no new device cookie for a banned device
         if refusal is not None or entered is None:
             assert refusal is not None
             resp = error_response(refusal)
@@ -194,9 +188,12 @@ class Api:
         try:
             self._throttle(request)
             body = await self._json(request)
-            refused = await self._gate(request, "login")
-            if refused is not None:
-                return refused
+            # A banned device or network gets no new session (the attempt is logged).
+            banned = await gate.check_entry(
+                self.rt, request.cookies.get(DEVICE_COOKIE), self._client_ip(request), "login"
+            )
+            if banned is not None:
+                return _banned_response(banned)
             entered = await entry.do_login(
                 self.rt,
                 request.cookies.get(DEVICE_COOKIE),

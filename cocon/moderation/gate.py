@@ -52,52 +52,59 @@ def _refusal(ban: dict[str, Any]) -> Banned:
 
 
 async def check_entry(rt: Runtime, device_token: str | None, ip: str, via: str) -> Banned | None:
-    """Before /api/enter or /api/login: a banned device or network gets no new pseudo."""
-    devices = [token_id(device_token)] if device_token and len(device_token) <= 200 else []
-    net = net_key(rt, ip)
-    t = time.time()
+    """Before /api/login: a banned device or network gets no new session."""
     async with rt.engine.begin() as db:
-        found = await store.active_ban(db, None, devices, [net] if net else [], t)
-        if found is None:
-            return None
-        ban, matched = found
-        await store.add_evasion(db, ban["id"], None, via, matched, t)
+        return await entry_refusal(db, device_token, net_key(rt, ip), via, time.time())
+
+
+async def entry_refusal(
+    db: AsyncConnection, device_token: str | None, net: str | None, via: str, t: float
+) -> Banned | None:
+    """In the caller's transaction, before a new pseudo or session is made: the ban of this
+    device or network, if any (the attempt is logged as an evasion, so the caller commits)."""
+    devices = [token_id(device_token)] if device_token and len(device_token) <= 200 else []
+    found = await store.active_ban(db, None, devices, [net] if net else [], t)
+    if found is None:
+        return None
+    ban, matched = found
+    await store.add_evasion(db, ban["id"], None, via, matched, t)
     return _refusal(ban)
 
 
-async def check_hello(rt: Runtime, user: UserRow, ip: str) -> Banned | None:
-    """At WebSocket hello: record where the user comes from, refuse if a ban applies.
+async def hello_refusal(
+    db: AsyncConnection, user: UserRow, net: str | None, record: bool, t: float
+) -> Banned | None:
+    """At WebSocket hello, in the caller's transaction: record where the user comes from
+    (if ``record``: see :func:`network_to_record`; once committed, the caller tells
+    :func:`network_recorded`), and the ban that refuses them, if any (an evasion is logged,
+    so the caller commits).
 
     A network match only refuses pseudos created after the ban: people who shared the
     network before (a family, a school) keep their access.
     """
-    net = net_key(rt, ip)
-    t = time.time()
     devices = [user.device_id] if user.device_id else []
-    touch = net is not None and not _recorded_recently(rt, user.id, net, t)
-    async with rt.engine.connect() as db:
-        if touch and net is not None:
-            await record_network(db, user.id, net, t)
-        found = await store.active_ban(db, user.id, devices, [net] if net else [], t)
-        refusal = None if found is None else _refusal(found[0])
-        if found is not None and found[1] == "net":
-            created = await store.user_created_at(db, user.id)
-            if created is not None and created < found[0]["starts_at"]:
-                refusal = None
-        if refusal is not None and found is not None and found[1] != "user":
-            await store.add_evasion(db, found[0]["id"], user.id, "hello", found[1], t)
-        await db.commit()
-    if touch and net is not None:
-        network_recorded(rt, user.id, net, t)
+    if record and net is not None:
+        await record_network(db, user.id, net, t)
+    found = await store.active_ban(db, user.id, devices, [net] if net else [], t)
+    refusal = None if found is None else _refusal(found[0])
+    if found is not None and found[1] == "net":
+        created = await store.user_created_at(db, user.id)
+        if created is not None and created < found[0]["starts_at"]:
+            refusal = None
+    if refusal is not None and found is not None and found[1] != "user":
+        await store.add_evasion(db, found[0]["id"], user.id, "hello", found[1], t)
     return refusal
 
 
 NETWORK_TOUCH_S = 600.0  # a connected user's network is written again after this long
 
 
-def _recorded_recently(rt: Runtime, user_id: int, net: str, t: float) -> bool:
+def network_to_record(rt: Runtime, user_id: int, net: str | None, t: float) -> bool:
+    """Whether a hello must write ``net`` (not written by this node in the last while)."""
+    if net is None:
+        return False
     seen = rt.networks_seen.get((user_id, net))
-    return seen is not None and t - seen < NETWORK_TOUCH_S
+    return seen is None or t - seen >= NETWORK_TOUCH_S
 
 
 async def record_network(db: AsyncConnection, user_id: int, net: str, t: float) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
 
@@ -42,6 +46,18 @@ def normalize_url(url: str) -> str:
     if url.startswith("postgres://"):
         return "postgresql+asyncpg://" + url[len("postgres://") :]
     return url
+
+
+@cache
+def upsert(dialect: str, table: Table, update: tuple[str, ...]) -> Insert:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE SET <update>`` for ``table``, built
+    once per dialect (SQLite and PostgreSQL spell it alike); values are bound at execution.
+    One statement where an UPDATE, then a SAVEPOINT'd INSERT, were up to four."""
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return ins.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={name: ins.excluded[name] for name in update},
+    )
 
 
 class Transactions:

@@ -41,11 +41,12 @@ _USER_COLS = (
 
 # The statements of entry and hello, built once: building a statement per call cost more
 # CPU than running it (docs/benchmarks.md, s4).
-_UNDERAGE_UNTIL = select(devices.c.underage_until).where(devices.c.id == bindparam("device_id"))
-_DEVICE_EXISTS = select(devices.c.id).where(devices.c.id == bindparam("device_id"))
+_DEVICE = select(devices.c.underage_until).where(devices.c.id == bindparam("device_id"))
 _INSERT_DEVICE = insert(devices)
-_PSEUDO_HOLDER = select(pseudo_holds.c.user_id, pseudo_holds.c.until).where(
-    pseudo_holds.c.pseudo_key == bindparam("key")
+_PSEUDO_HOLD = (
+    select(pseudo_holds.c.user_id, pseudo_holds.c.until, users.c.registered)
+    .select_from(pseudo_holds.join(users, users.c.id == pseudo_holds.c.user_id))
+    .where(pseudo_holds.c.pseudo_key == bindparam("key"))
 )
 _INSERT_USER = insert(users).returning(*_USER_COLS)
 _INSERT_HOLD = insert(pseudo_holds)
@@ -90,27 +91,44 @@ def _user(row: object) -> UserRow:
     )
 
 
-async def device_underage_until(conn: AsyncConnection, device_id: str) -> float | None:
-    row = (await conn.execute(_UNDERAGE_UNTIL, {"device_id": device_id})).one_or_none()
-    return None if row is None else row.underage_until
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    underage_until: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Who holds a pseudo, until when, and whether that is a member (registered)."""
+
+    user_id: int
+    until: float
+    registered: bool
+
+
+async def device(conn: AsyncConnection, device_id: str) -> DeviceRow | None:
+    row = (await conn.execute(_DEVICE, {"device_id": device_id})).one_or_none()
+    return None if row is None else DeviceRow(row.underage_until)
+
+
+async def add_device(conn: AsyncConnection, device_id: str, now: float) -> None:
+    await conn.execute(_INSERT_DEVICE, {"id": device_id, "created_at": now})
 
 
 async def ensure_device(conn: AsyncConnection, device_id: str, now: float) -> None:
-    exists = (await conn.execute(_DEVICE_EXISTS, {"device_id": device_id})).one_or_none()
-    if exists is None:
-        await conn.execute(_INSERT_DEVICE, {"id": device_id, "created_at": now})
+    if await device(conn, device_id) is None:
+        await add_device(conn, device_id, now)
 
 
-async def mark_underage(conn: AsyncConnection, device_id: str, until: float, now: float) -> None:
-    await ensure_device(conn, device_id, now)
+async def mark_underage(conn: AsyncConnection, device_id: str, until: float) -> None:
+    """Refuse entries from this (existing) device until ``until``."""
     await conn.execute(
         update(devices).where(devices.c.id == device_id).values(underage_until=until)
     )
 
 
-async def pseudo_holder(conn: AsyncConnection, key: str) -> tuple[int, float] | None:
-    row = (await conn.execute(_PSEUDO_HOLDER, {"key": key})).one_or_none()
-    return None if row is None else (int(row.user_id), float(row.until))
+async def pseudo_hold(conn: AsyncConnection, key: str) -> Hold | None:
+    row = (await conn.execute(_PSEUDO_HOLD, {"key": key})).one_or_none()
+    return None if row is None else Hold(int(row.user_id), float(row.until), bool(row.registered))
 
 
 async def create_user(
@@ -124,8 +142,10 @@ async def create_user(
     device_id: str | None,
     now: float,
     hold_until: float,
+    taken_from: Hold | None,
 ) -> UserRow:
-    """Create a guest, take the pseudo from any expired holder, and open its inbox stream."""
+    """Create a guest, take the pseudo from its expired holder (``taken_from``, read by the
+    caller in the same transaction), and open its inbox stream."""
     result = await conn.execute(
         _INSERT_USER,
         {
@@ -141,10 +161,9 @@ async def create_user(
         },
     )
     user = _user(result.one())
-    previous = await pseudo_holder(conn, key)
-    if previous is not None:
+    if taken_from is not None:
         # The old guest's sessions end with the pseudo: they come back under a new one.
-        await conn.execute(delete(sessions).where(sessions.c.user_id == previous[0]))
+        await conn.execute(delete(sessions).where(sessions.c.user_id == taken_from.user_id))
         await conn.execute(
             update(pseudo_holds)
             .where(pseudo_holds.c.pseudo_key == key)

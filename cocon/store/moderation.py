@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BindParameter, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.moderation.audit import AuditEntry
+from cocon.store.engine import upsert
 from cocon.store.tables import (
     appeals,
     audit_count,
@@ -209,18 +209,12 @@ async def end_staff_session(db: AsyncConnection, session_id: str, now: float) ->
 
 
 async def touch_network(db: AsyncConnection, user_id: int, net: str, now: float) -> None:
-    done = await db.execute(
-        update(user_networks)
-        .where(user_networks.c.user_id == user_id, user_networks.c.net == net)
-        .values(last_seen=now)
+    """Record (or refresh) that ``user_id`` connects from ``net``: one upsert, so that two
+    connections of the same user recording it at once both succeed."""
+    await db.execute(
+        upsert(db.dialect.name, user_networks, ("last_seen",)),
+        {"user_id": user_id, "net": net, "last_seen": now},
     )
-    if done.rowcount:
-        return
-    try:
-        async with db.begin_nested():
-            await db.execute(insert(user_networks).values(user_id=user_id, net=net, last_seen=now))
-    except IntegrityError:
-        pass  # recorded meanwhile by another connection of the same user
 
 
 async def networks_of(db: AsyncConnection, user_id: int) -> list[str]:

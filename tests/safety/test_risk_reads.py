@@ -40,6 +40,7 @@ async def _user(engine: AsyncEngine, pseudo: str, age: int) -> int:
             device_id=None,
             now=now,
             hold_until=now,
+            taken_from=None,
         )
     return user.id
 
