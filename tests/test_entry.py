@@ -196,3 +196,33 @@ async def test_a_guest_holds_the_pseudo_while_online_and_a_while_after(
         await first.close()
         await other.close()
         await engine.dispose()
+
+
+async def test_a_guest_back_from_the_same_device_keeps_friends_and_blocks(
+    clients: Callable[..., Client],
+) -> None:
+    """Re-entering under a new pseudo from the same device (same cookies) carries the
+    friendships and the blocks over, both ways: a block follows the person."""
+    back, friend, pest, wary = clients(), clients(), clients(), clients()
+    for c in (back, friend, pest, wary):
+        await c.enter()
+        await c.connect()
+    await friend.request("friend_request", user=back.id)
+    await back.request("friend_answer", user=friend.id, accept=True)
+    await back.request("block", user=pest.id)
+    await wary.request("block", user=back.id)
+    old = back.id
+    assert back.ws is not None
+    await back.ws.close()
+
+    await back.enter()  # the same HTTP session: the same device cookie
+    assert back.id != old
+    welcome = await back.connect()
+    assert welcome["blocked"] == [pest.id]
+    friends = (await back.request("friends"))["friends"]
+    assert [(f["user"]["id"], f["state"]) for f in friends] == [(friend.id, "friends")]
+    mine = (await friend.request("friends"))["friends"]
+    assert [f["user"]["id"] for f in mine] == [back.id]  # the old pseudo's friendship moved
+    assert wary.ws is not None
+    await wary.ws.close()
+    assert (await wary.connect())["blocked"] == [old, back.id]

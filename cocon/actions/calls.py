@@ -82,7 +82,7 @@ async def _event(
     if peer is None:
         raise NotFound("Cette personne n'existe pas.")
     async with rt.engine.connect() as db:
-        friendship = await social.friendship(db, call.caller, call.callee)
+        friendship = await db.run_sync(social.friendship, call.caller, call.callee)
     with_media = call.state != ENDED
     return CallEvent(
         call=call.id,

@@ -95,7 +95,7 @@ async def _check_people(rt: Runtime, publisher: int, viewer: int) -> None:
 
 async def _friends(rt: Runtime, a: int, b: int) -> bool:
     async with rt.engine.connect() as db:
-        found = await social.friendship(db, a, b)
+        found = await db.run_sync(social.friendship, a, b)
     return found is not None and found.state == "friends"
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from cocon.actions.common import now, remember
+from cocon.config import Settings
 from cocon.domain.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, verify_password
 from cocon.domain.postal import PostalCodeError, departement_from_postal
 from cocon.domain.pseudo import PseudoError, normalize_pseudo, pseudo_key
@@ -100,56 +104,92 @@ async def do_enter(
             invalid = exc
     key = pseudo_key(clean) if invalid is None and not minor else ""
     net = gate.net_key(rt, ip)
-    # One transaction: a connect's writes cost one commit (one fsync with SQLite), and its
-    # reads one checkout (docs/benchmarks.md, seventh round).
-    async with rt.engine.begin() as db:
-        banned = await gate.entry_refusal(db, cookie_device, net, "enter", t)
-        if banned is not None:
-            return None, device_token, banned
-        device = await identities.device(db, device_id)
-        if device is not None and device.underage_until is not None and device.underage_until > t:
-            return None, device_token, Underage(UNDERAGE_MESSAGE)
-        if minor:
-            if device is None:
-                await identities.add_device(db, device_id, t)
-            await identities.mark_underage(db, device_id, t + rt.settings.minor_block_hours * 3600)
-            return None, device_token, Underage(UNDERAGE_MESSAGE)
-        if invalid is not None:
-            return None, device_token, invalid
-        hold = await identities.pseudo_hold(db, key)
-        if hold is not None and hold.registered:
-            refusal = "Ce pseudo est réservé par un membre."
-            return None, device_token, Conflict(refusal, code="pseudo_taken", field="pseudo")
-        if hold is not None and hold.until > t:
-            refusal = "Ce pseudo est déjà pris."
-            return None, device_token, Conflict(refusal, code="pseudo_taken", field="pseudo")
-        if device is None:
-            await identities.add_device(db, device_id, t)
-        user = await identities.create_user(
-            db,
-            pseudo=clean,
-            key=key,
-            gender=g,
-            age=a,
-            dep=dep,
-            device_id=device_id,
-            now=t,
-            hold_until=t + HOLD_AFTER_ENTRY_S,
-            taken_from=hold,
-        )
-        previous = await identities.previous_guest(db, device_id, user.id)
-        if previous is not None:
-            await social.carry_over(db, previous, user.id, t)
-        token = new_token()
-        await identities.create_session(
-            db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
-        )
-        if net is not None:
-            await gate.record_network(db, user.id, net, t)
+    form = _Form(minor, invalid, clean, key, g, a, dep)
+    # One unit of work on the store thread: one hop, one commit (docs/benchmarks.md, s4).
+    refusal, user, token = await rt.transactions.run(
+        _enter, rt.settings, cookie_device, device_id, net, form, t
+    )
+    if refusal is not None or user is None:
+        return None, device_token, refusal
     if net is not None:
         gate.network_recorded(rt, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token), device_token, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """What a person typed to enter, once checked (``invalid``: why not)."""
+
+    minor: bool
+    invalid: ClientError | None
+    pseudo: str
+    key: str
+    gender: str
+    age: int
+    dep: str
+
+
+def _enter(
+    db: Connection,
+    settings: Settings,
+    cookie_device: str | None,
+    device_id: str,
+    net: str | None,
+    form: _Form,
+    t: float,
+) -> tuple[ClientError | None, UserRow | None, str]:
+    """The store side of :func:`do_enter`, in one transaction: (refusal, user, session token)."""
+    banned = gate.entry_refusal(db, cookie_device, net, "enter", t)
+    if banned is not None:
+        return banned, None, ""
+    device = identities.device(db, device_id)
+    if device is not None and device.underage_until is not None and device.underage_until > t:
+        return Underage(UNDERAGE_MESSAGE), None, ""
+    if form.minor:
+        if device is None:
+            identities.add_device(db, device_id, t)
+        identities.mark_underage(db, device_id, t + settings.minor_block_hours * 3600)
+        return Underage(UNDERAGE_MESSAGE), None, ""
+    if form.invalid is not None:
+        return form.invalid, None, ""
+    hold = identities.pseudo_hold(db, form.key)
+    if hold is not None and hold.registered:
+        taken = "Ce pseudo est réservé par un membre."
+        return Conflict(taken, code="pseudo_taken", field="pseudo"), None, ""
+    if hold is not None and hold.until > t:
+        return Conflict("Ce pseudo est déjà pris.", code="pseudo_taken", field="pseudo"), None, ""
+    if device is None:
+        identities.add_device(db, device_id, t)
+    user = identities.create_user(
+        db,
+        pseudo=form.pseudo,
+        key=form.key,
+        gender=form.gender,
+        age=form.age,
+        dep=form.dep,
+        device_id=device_id,
+        now=t,
+        hold_until=t + HOLD_AFTER_ENTRY_S,
+        taken_from=hold,
+    )
+    previous = identities.previous_guest(db, device_id, user.id)
+    if previous is not None:
+        social.carry_over(db, previous, user.id, t)
+    token = _open_session(db, settings, user.id, device_id, net, t)
+    return None, user, token
+
+
+def _open_session(
+    db: Connection, settings: Settings, user_id: int, device_id: str, net: str | None, t: float
+) -> str:
+    """A new session of ``user_id`` on this device (and where it comes from); its token."""
+    token = new_token()
+    expires = t + settings.session_days * 86400
+    identities.create_session(db, token_id(token), user_id, device_id, t, expires)
+    if net is not None:
+        gate.record_network(db, user_id, net, t)
+    return token
 
 
 async def do_register(rt: Runtime, user: UserRow, password: object) -> UserRow:
@@ -194,27 +234,27 @@ async def do_login(
     device_token = device_token or new_token()
     device_id = token_id(device_token)
     t = now()
-    token = new_token()
     net = gate.net_key(rt, ip)
-    async with rt.engine.begin() as db:
-        await identities.ensure_device(db, device_id, t)
-        await identities.create_session(
-            db, token_id(token), user.id, device_id, t, t + rt.settings.session_days * 86400
-        )
-        await identities.set_hold(db, user.id, FAR_FUTURE)
-        if net is not None:
-            await gate.record_network(db, user.id, net, t)
+    token = await rt.transactions.run(_login, rt.settings, user.id, device_id, net, t)
     if net is not None:
         gate.network_recorded(rt, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token)
 
 
+def _login(
+    db: Connection, settings: Settings, user_id: int, device_id: str, net: str | None, t: float
+) -> str:
+    identities.ensure_device(db, device_id, t)
+    identities.set_hold(db, user_id, FAR_FUTURE)
+    return _open_session(db, settings, user_id, device_id, net, t)
+
+
 async def session_user(rt: Runtime, token: str | None) -> UserRow | None:
     if not token or len(token) > 200:
         return None
     async with rt.engine.connect() as db:
-        return await identities.session_user(db, token_id(token), now())
+        return await db.run_sync(identities.session_user, token_id(token), now())
 
 
 async def do_logout(rt: Runtime, token: str) -> None:
@@ -237,25 +277,42 @@ async def admit(rt: Runtime, token: str | None, ip: str) -> Admitted | gate.Bann
         return None
     t = now()
     net = gate.net_key(rt, ip)
-    async with rt.engine.begin() as db:
-        user = await identities.session_user(db, token_id(token), t)
-        if user is None:
-            return None
-        record = gate.network_to_record(rt, user.id, net, t)
-        banned = await gate.hello_refusal(db, user, net, record, t)
-        blocked: list[int] = []
-        if banned is None:
-            blocked = await social.blocked_by(db, user.id)
-            if not user.registered:
-                await identities.set_hold(db, user.id, t + ONLINE_HOLD_S)
-    if record and net is not None:
-        gate.network_recorded(rt, user.id, net, t)
-    return banned if banned is not None else Admitted(user, blocked)
+    found = await rt.transactions.run(_admit, rt.networks_seen, token_id(token), net, t)
+    if found is None:
+        return None
+    admitted, recorded_for = found
+    if recorded_for is not None and net is not None:
+        gate.network_recorded(rt, recorded_for, net, t)
+    return admitted
+
+
+def _admit(
+    db: Connection,
+    networks_seen: Mapping[tuple[int, str], float],
+    session_id: str,
+    net: str | None,
+    t: float,
+) -> tuple[Admitted | gate.Banned, int | None] | None:
+    """The store side of :func:`admit`: what it returns, and the user whose ``net`` it
+    wrote (None: not written)."""
+    user = identities.session_user(db, session_id, t)
+    if user is None:
+        return None
+    # Read on the store thread, written on the event loop's (gate.network_recorded): a
+    # stale answer only costs one more upsert of the same row.
+    record = gate.network_to_record(networks_seen, user.id, net, t)
+    banned = gate.hello_refusal(db, user, net, record, t)
+    recorded_for = user.id if record else None
+    if banned is not None:
+        return banned, recorded_for
+    blocked = social.blocked_by(db, user.id)
+    if not user.registered:
+        identities.set_hold(db, user.id, t + ONLINE_HOLD_S)
+    return Admitted(user, blocked), recorded_for
 
 
 async def release_pseudo(rt: Runtime, user: UserRow) -> None:
     """A guest's last connection left: the pseudo stays theirs for a while, then is free."""
     if user.registered:
         return
-    async with rt.engine.begin() as db:
-        await identities.set_hold(db, user.id, now() + HOLD_AFTER_ENTRY_S)
+    await rt.transactions.run(identities.set_hold, user.id, now() + HOLD_AFTER_ENTRY_S)

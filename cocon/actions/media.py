@@ -148,7 +148,7 @@ async def _ensure_system_inbox(rt: Runtime) -> None:
     try:
         async with rt.engine.begin() as db:
             if await stream_store.position(db, f"user:{SYSTEM_REPORTER}") is None:
-                await stream_store.create_stream(db, f"user:{SYSTEM_REPORTER}")
+                await db.run_sync(stream_store.create_stream, f"user:{SYSTEM_REPORTER}")
     except IntegrityError:  # another node created it at the same time
         pass
 

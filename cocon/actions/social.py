@@ -23,10 +23,10 @@ async def do_block(
     await _target(rt, conn, user_id)
     async with rt.engine.begin() as db:
         if blocked:
-            await social.add_block(db, conn.user_id, user_id, now())
+            await db.run_sync(social.add_block, conn.user_id, user_id, now())
         else:
-            await social.remove_block(db, conn.user_id, user_id)
-        users = await social.blocked_by(db, conn.user_id)
+            await db.run_sync(social.remove_block, conn.user_id, user_id)
+        users = await db.run_sync(social.blocked_by, conn.user_id)
     rt.dm_facts.forget(conn.user_id, user_id)
     conn.blocked = set(users)
     conn.send(BlockList(users=users, ref=ref))
@@ -58,13 +58,13 @@ async def do_friend_request(
     async with rt.engine.begin() as db:
         if await social.is_blocked_either_way(db, me, user_id):
             raise NotAllowed("Impossible d'ajouter cette personne.", code="blocked")
-        current = await social.friendship(db, me, user_id)
+        current = await db.run_sync(social.friendship, me, user_id)
         if current is not None and current.state_for(me) == "incoming":
-            row = await social.put_friendship(
-                db, me, user_id, current.requested_by, "friends", now()
+            row = await db.run_sync(
+                social.put_friendship, me, user_id, current.requested_by, "friends", now()
             )
         elif current is None:
-            row = await social.put_friendship(db, me, user_id, me, "pending", now())
+            row = await db.run_sync(social.put_friendship, me, user_id, me, "pending", now())
         else:
             row = current
     await _tell_both(rt, me, user_id, {me: row.state_for(me), user_id: row.state_for(user_id)})
@@ -80,13 +80,13 @@ async def do_friend_answer(
 ) -> None:
     me = conn.user_id
     async with rt.engine.begin() as db:
-        current = await social.friendship(db, me, user_id)
+        current = await db.run_sync(social.friendship, me, user_id)
         if current is None or current.state_for(me) != "incoming":
             raise NotFound("Pas de demande d'ami de cette personne.", field="user")
         if accept:
-            row = await social.put_friendship(db, me, user_id, user_id, "friends", now())
+            row = await db.run_sync(social.put_friendship, me, user_id, user_id, "friends", now())
         else:
-            await social.remove_friendship(db, me, user_id)
+            await db.run_sync(social.remove_friendship, me, user_id)
     state = "friends" if accept else None
     await _tell_both(rt, me, user_id, {me: state, user_id: state})
     info = await friend_info(rt, user_id, row.state_for(me)) if accept else None
@@ -97,14 +97,14 @@ async def do_friend_remove(
     rt: Runtime, conn: Connection, user_id: int, ref: str | None = None
 ) -> None:
     async with rt.engine.begin() as db:
-        await social.remove_friendship(db, conn.user_id, user_id)
+        await db.run_sync(social.remove_friendship, conn.user_id, user_id)
     await _tell_both(rt, conn.user_id, user_id, {conn.user_id: None, user_id: None})
     conn.send(FriendUpdate(friend=None, user=user_id, ref=ref))
 
 
 async def friends_of(rt: Runtime, user_id: int) -> list[FriendInfo]:
     async with rt.engine.connect() as db:
-        rows = await social.friendships_of(db, user_id)
+        rows = await db.run_sync(social.friendships_of, user_id)
     peers = [r.peer_of(user_id) for r in rows]
     online = await rt.presence.online(peers)
     out = []
@@ -122,7 +122,7 @@ async def do_list_friends(rt: Runtime, conn: Connection, ref: str | None = None)
 async def online_changed(rt: Runtime, user_id: int, online: bool) -> None:
     """Tracker callback: tell the user's friends."""
     async with rt.engine.connect() as db:
-        rows = await social.friendships_of(db, user_id)
+        rows = await db.run_sync(social.friendships_of, user_id)
     who = await brief(rt, user_id)
     if who is None:
         return
@@ -138,7 +138,7 @@ async def do_profile(rt: Runtime, conn: Connection, user_id: int, ref: str | Non
     if who is None:
         raise NotFound("Cette personne n'existe pas.", field="user")
     async with rt.engine.connect() as db:
-        row = await social.friendship(db, conn.user_id, user_id)
+        row = await db.run_sync(social.friendship, conn.user_id, user_id)
     online = bool(await rt.presence.online([user_id]))
     conn.send(
         ProfileCard(

@@ -119,7 +119,7 @@ class MediaApi:
 
     async def _not_banned(self, user: UserRow) -> None:
         async with self.rt.engine.connect() as db:
-            ban = await mod_store.active_ban(db, user.id, [], [], time.time())
+            ban = await db.run_sync(mod_store.active_ban, user.id, [], [], time.time())
         if ban is not None:
             raise actions.MediaRefusal("banned", "Votre compte est suspendu.", 403)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from cocon.domain.tokens import keyed_hash, token_id
 from cocon.errors import ClientError, NotAllowed
@@ -53,26 +54,26 @@ def _refusal(ban: dict[str, Any]) -> Banned:
 
 async def check_entry(rt: Runtime, device_token: str | None, ip: str, via: str) -> Banned | None:
     """Before /api/login: a banned device or network gets no new session."""
-    async with rt.engine.begin() as db:
-        return await entry_refusal(db, device_token, net_key(rt, ip), via, time.time())
+    net = net_key(rt, ip)
+    return await rt.transactions.run(entry_refusal, device_token, net, via, time.time())
 
 
-async def entry_refusal(
-    db: AsyncConnection, device_token: str | None, net: str | None, via: str, t: float
+def entry_refusal(
+    db: Connection, device_token: str | None, net: str | None, via: str, t: float
 ) -> Banned | None:
     """In the caller's transaction, before a new pseudo or session is made: the ban of this
     device or network, if any (the attempt is logged as an evasion, so the caller commits)."""
     devices = [token_id(device_token)] if device_token and len(device_token) <= 200 else []
-    found = await store.active_ban(db, None, devices, [net] if net else [], t)
+    found = store.active_ban(db, None, devices, [net] if net else [], t)
     if found is None:
         return None
     ban, matched = found
-    await store.add_evasion(db, ban["id"], None, via, matched, t)
+    store.add_evasion(db, ban["id"], None, via, matched, t)
     return _refusal(ban)
 
 
-async def hello_refusal(
-    db: AsyncConnection, user: UserRow, net: str | None, record: bool, t: float
+def hello_refusal(
+    db: Connection, user: UserRow, net: str | None, record: bool, t: float
 ) -> Banned | None:
     """At WebSocket hello, in the caller's transaction: record where the user comes from
     (if ``record``: see :func:`network_to_record`; once committed, the caller tells
@@ -84,34 +85,37 @@ async def hello_refusal(
     """
     devices = [user.device_id] if user.device_id else []
     if record and net is not None:
-        await record_network(db, user.id, net, t)
-    found = await store.active_ban(db, user.id, devices, [net] if net else [], t)
+        record_network(db, user.id, net, t)
+    found = store.active_ban(db, user.id, devices, [net] if net else [], t)
     refusal = None if found is None else _refusal(found[0])
     if found is not None and found[1] == "net":
-        created = await store.user_created_at(db, user.id)
+        created = store.user_created_at(db, user.id)
         if created is not None and created < found[0]["starts_at"]:
             refusal = None
     if refusal is not None and found is not None and found[1] != "user":
-        await store.add_evasion(db, found[0]["id"], user.id, "hello", found[1], t)
+        store.add_evasion(db, found[0]["id"], user.id, "hello", found[1], t)
     return refusal
 
 
 NETWORK_TOUCH_S = 600.0  # a connected user's network is written again after this long
 
 
-def network_to_record(rt: Runtime, user_id: int, net: str | None, t: float) -> bool:
-    """Whether a hello must write ``net`` (not written by this node in the last while)."""
+def network_to_record(
+    networks_seen: Mapping[tuple[int, str], float], user_id: int, net: str | None, t: float
+) -> bool:
+    """Whether a hello must write ``net`` (not written by this node in the last while;
+    ``networks_seen``: the node's ``rt.networks_seen``)."""
     if net is None:
         return False
-    seen = rt.networks_seen.get((user_id, net))
+    seen = networks_seen.get((user_id, net))
     return seen is None or t - seen >= NETWORK_TOUCH_S
 
 
-async def record_network(db: AsyncConnection, user_id: int, net: str, t: float) -> None:
+def record_network(db: Connection, user_id: int, net: str, t: float) -> None:
     """Write, in the caller's transaction, where ``user_id`` connects from (so that a ban of
     the network finds the pseudos behind it); once it is committed, the node remembers it
     for a while (:func:`network_recorded`)."""
-    await store.touch_network(db, user_id, net, t)
+    store.touch_network(db, user_id, net, t)
 
 
 def network_recorded(rt: Runtime, user_id: int, net: str, t: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -105,34 +105,34 @@ class Hold:
     registered: bool
 
 
-async def device(conn: AsyncConnection, device_id: str) -> DeviceRow | None:
-    row = (await conn.execute(_DEVICE, {"device_id": device_id})).one_or_none()
+def device(conn: Connection, device_id: str) -> DeviceRow | None:
+    row = conn.execute(_DEVICE, {"device_id": device_id}).one_or_none()
     return None if row is None else DeviceRow(row.underage_until)
 
 
-async def add_device(conn: AsyncConnection, device_id: str, now: float) -> None:
-    await conn.execute(_INSERT_DEVICE, {"id": device_id, "created_at": now})
+def add_device(conn: Connection, device_id: str, now: float) -> None:
+    conn.execute(_INSERT_DEVICE, {"id": device_id, "created_at": now})
 
 
-async def ensure_device(conn: AsyncConnection, device_id: str, now: float) -> None:
-    if await device(conn, device_id) is None:
-        await add_device(conn, device_id, now)
+def ensure_device(conn: Connection, device_id: str, now: float) -> None:
+    if device(conn, device_id) is None:
+        add_device(conn, device_id, now)
 
 
-async def mark_underage(conn: AsyncConnection, device_id: str, until: float) -> None:
+def mark_underage(conn: Connection, device_id: str, until: float) -> None:
     """Refuse entries from this (existing) device until ``until``."""
-    await conn.execute(
+    conn.execute(
         update(devices).where(devices.c.id == device_id).values(underage_until=until)
     )
 
 
-async def pseudo_hold(conn: AsyncConnection, key: str) -> Hold | None:
-    row = (await conn.execute(_PSEUDO_HOLD, {"key": key})).one_or_none()
+def pseudo_hold(conn: Connection, key: str) -> Hold | None:
+    row = conn.execute(_PSEUDO_HOLD, {"key": key}).one_or_none()
     return None if row is None else Hold(int(row.user_id), float(row.until), bool(row.registered))
 
 
-async def create_user(
-    conn: AsyncConnection,
+def create_user(
+    conn: Connection,
     *,
     pseudo: str,
     key: str,
@@ -146,7 +146,7 @@ async def create_user(
 ) -> UserRow:
     """Create a guest, take the pseudo from its expired holder (``taken_from``, read by the
     caller in the same transaction), and open its inbox stream."""
-    result = await conn.execute(
+    result = conn.execute(
         _INSERT_USER,
         {
             "pseudo": pseudo,
@@ -163,22 +163,22 @@ async def create_user(
     user = _user(result.one())
     if taken_from is not None:
         # The old guest's sessions end with the pseudo: they come back under a new one.
-        await conn.execute(delete(sessions).where(sessions.c.user_id == taken_from.user_id))
-        await conn.execute(
+        conn.execute(delete(sessions).where(sessions.c.user_id == taken_from.user_id))
+        conn.execute(
             update(pseudo_holds)
             .where(pseudo_holds.c.pseudo_key == key)
             .values(user_id=user.id, until=hold_until)
         )
     else:
-        await conn.execute(
+        conn.execute(
             _INSERT_HOLD, {"pseudo_key": key, "user_id": user.id, "until": hold_until}
         )
-    await stream_store.create_stream(conn, f"user:{user.id}")
+    stream_store.create_stream(conn, f"user:{user.id}")
     return user
 
 
-async def set_hold(conn: AsyncConnection, user_id: int, until: float) -> None:
-    await conn.execute(_SET_HOLD, {"holder": user_id, "hold_until": until})
+def set_hold(conn: Connection, user_id: int, until: float) -> None:
+    conn.execute(_SET_HOLD, {"holder": user_id, "hold_until": until})
 
 
 async def register(conn: AsyncConnection, user_id: int, password_hash: str) -> None:
@@ -187,7 +187,7 @@ async def register(conn: AsyncConnection, user_id: int, password_hash: str) -> N
         .where(users.c.id == user_id)
         .values(registered=True, password_hash=password_hash)
     )
-    await set_hold(conn, user_id, FAR_FUTURE)
+    await conn.run_sync(set_hold, user_id, FAR_FUTURE)
 
 
 async def user_by_id(conn: AsyncConnection, user_id: int) -> UserRow | None:
@@ -207,15 +207,15 @@ async def registered_by_key(conn: AsyncConnection, key: str) -> UserRow | None:
     return None if row is None else _user(row)
 
 
-async def create_session(
-    conn: AsyncConnection,
+def create_session(
+    conn: Connection,
     session_id: str,
     user_id: int,
     device_id: str | None,
     now: float,
     expires_at: float,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         _INSERT_SESSION,
         {
             "id": session_id,
@@ -227,8 +227,8 @@ async def create_session(
     )
 
 
-async def session_user(conn: AsyncConnection, session_id: str, now: float) -> UserRow | None:
-    row = (await conn.execute(_SESSION_USER, {"session_id": session_id, "now": now})).one_or_none()
+def session_user(conn: Connection, session_id: str, now: float) -> UserRow | None:
+    row = conn.execute(_SESSION_USER, {"session_id": session_id, "now": now}).one_or_none()
     return None if row is None else _user(row)
 
 
@@ -236,9 +236,9 @@ async def delete_session(conn: AsyncConnection, session_id: str) -> None:
     await conn.execute(delete(sessions).where(sessions.c.id == session_id))
 
 
-async def previous_guest(conn: AsyncConnection, device_id: str, before: int) -> int | None:
+def previous_guest(conn: Connection, device_id: str, before: int) -> int | None:
     """The latest guest who entered from this device before user ``before``."""
     row = (
-        await conn.execute(_PREVIOUS_GUEST, {"device_id": device_id, "before": before})
+        conn.execute(_PREVIOUS_GUEST, {"device_id": device_id, "before": before})
     ).one_or_none()
     return None if row is None else int(row.id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.moderation.audit import AuditEntry
@@ -208,10 +208,10 @@ async def end_staff_session(db: AsyncConnection, session_id: str, now: float) ->
 # -- where users come from -----------------------------------------------------------------
 
 
-async def touch_network(db: AsyncConnection, user_id: int, net: str, now: float) -> None:
+def touch_network(db: Connection, user_id: int, net: str, now: float) -> None:
     """Record (or refresh) that ``user_id`` connects from ``net``: one upsert, so that two
     connections of the same user recording it at once both succeed."""
-    await db.execute(
+    db.execute(
         upsert(db.dialect.name, user_networks, ("last_seen",)),
         {"user_id": user_id, "net": net, "last_seen": now},
     )
@@ -236,8 +236,8 @@ async def devices_of(db: AsyncConnection, user_id: int) -> list[str]:
     return sorted(found)
 
 
-async def user_created_at(db: AsyncConnection, user_id: int) -> float | None:
-    row = (await db.execute(select(users.c.created_at).where(users.c.id == user_id))).one_or_none()
+def user_created_at(db: Connection, user_id: int) -> float | None:
+    row = db.execute(select(users.c.created_at).where(users.c.id == user_id)).one_or_none()
     return None if row is None else float(row.created_at)
 
 
@@ -406,8 +406,8 @@ _ACTIVE_BANS = (
 _SANCTION_COLUMNS = tuple(c.name for c in sanctions.c)
 
 
-async def active_ban(
-    db: AsyncConnection,
+def active_ban(
+    db: Connection,
     user_id: int | None,
     devices: Sequence[str],
     nets: Sequence[str],
@@ -416,7 +416,7 @@ async def active_ban(
     """The ban that applies, and what matched: ``user``, ``device`` or ``net`` (in that
     order of precedence; the oldest ban first within each)."""
     rows = (
-        await db.execute(
+        db.execute(
             _ACTIVE_BANS,
             {"user_id": user_id, "devices": list(devices), "nets": list(nets), "now": now},
         )
@@ -464,10 +464,10 @@ async def sanctions_of(db: AsyncConnection, user_id: int) -> list[dict[str, Any]
     return [_m(r) for r in rows]
 
 
-async def add_evasion(
-    db: AsyncConnection, sanction_id: int, user_id: int | None, via: str, matched: str, now: float
+def add_evasion(
+    db: Connection, sanction_id: int, user_id: int | None, via: str, matched: str, now: float
 ) -> None:
-    await db.execute(
+    db.execute(
         insert(evasions).values(
             sanction_id=sanction_id, user_id=user_id, via=via, matched=matched, ts=now
         )

@@ -54,7 +54,7 @@ async def ensure_public_rooms(conn: AsyncConnection, names: list[str], now: floa
             .values(name=name, topic="", private=False, created_at=now, closed=False)
             .returning(rooms.c.id)
         )
-        await stream_store.create_stream(conn, f"room:{result.scalar_one()}")
+        await conn.run_sync(stream_store.create_stream, f"room:{result.scalar_one()}")
 
 
 async def create_private(
@@ -80,7 +80,7 @@ async def create_private(
         .returning(rooms)
     )
     room = _room(result.one())
-    await stream_store.create_stream(conn, room.stream)
+    await conn.run_sync(stream_store.create_stream, room.stream)
     await set_member_state(conn, room.id, owner_id, "member")
     return room
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -103,7 +103,7 @@ async def create_conversation(
         .returning(conversations)
     )
     conv = _conv(result.one())
-    await stream_store.create_stream(conn, conv.stream)
+    await conn.run_sync(stream_store.create_stream, conv.stream)
     return conv
 
 
@@ -173,9 +173,9 @@ async def conversations_of(conn: AsyncConnection, user_id: int) -> list[Conversa
     return [_conv(r) for r in rows]
 
 
-async def blocked_by(conn: AsyncConnection, user_id: int) -> list[int]:
+def blocked_by(conn: Connection, user_id: int) -> list[int]:
     """Users that ``user_id`` has blocked."""
-    rows = await conn.execute(_BLOCKED_BY, {"user_id": user_id})
+    rows = conn.execute(_BLOCKED_BY, {"user_id": user_id})
     return [int(x) for x in rows.scalars()]
 
 
@@ -184,15 +184,15 @@ async def is_blocked_either_way(conn: AsyncConnection, a: int, b: int) -> bool:
     return row is not None
 
 
-async def add_block(conn: AsyncConnection, user_id: int, blocked_id: int, now: float) -> None:
-    await remove_block(conn, user_id, blocked_id)
-    await conn.execute(
+def add_block(conn: Connection, user_id: int, blocked_id: int, now: float) -> None:
+    remove_block(conn, user_id, blocked_id)
+    conn.execute(
         insert(blocks).values(user_id=user_id, blocked_id=blocked_id, created_at=now)
     )
 
 
-async def remove_block(conn: AsyncConnection, user_id: int, blocked_id: int) -> None:
-    await conn.execute(
+def remove_block(conn: Connection, user_id: int, blocked_id: int) -> None:
+    conn.execute(
         delete(blocks).where(blocks.c.user_id == user_id, blocks.c.blocked_id == blocked_id)
     )
 
@@ -223,18 +223,18 @@ def _friendship(row: object) -> FriendshipRow:
     )
 
 
-async def friendship(conn: AsyncConnection, a: int, b: int) -> FriendshipRow | None:
+def friendship(conn: Connection, a: int, b: int) -> FriendshipRow | None:
     lo, hi = pair(a, b)
-    row = (await conn.execute(_FRIENDSHIP, {"lo": lo, "hi": hi})).one_or_none()
+    row = conn.execute(_FRIENDSHIP, {"lo": lo, "hi": hi}).one_or_none()
     return None if row is None else _friendship(row)
 
 
-async def put_friendship(
-    conn: AsyncConnection, a: int, b: int, requested_by: int, state: str, now: float
+def put_friendship(
+    conn: Connection, a: int, b: int, requested_by: int, state: str, now: float
 ) -> FriendshipRow:
-    await remove_friendship(conn, a, b)
+    remove_friendship(conn, a, b)
     lo, hi = pair(a, b)
-    await conn.execute(
+    conn.execute(
         insert(friendships).values(
             user_lo=lo, user_hi=hi, requested_by=requested_by, state=state, created_at=now
         )
@@ -242,15 +242,15 @@ async def put_friendship(
     return FriendshipRow(lo, hi, requested_by, state)
 
 
-async def remove_friendship(conn: AsyncConnection, a: int, b: int) -> None:
+def remove_friendship(conn: Connection, a: int, b: int) -> None:
     lo, hi = pair(a, b)
-    await conn.execute(
+    conn.execute(
         delete(friendships).where(friendships.c.user_lo == lo, friendships.c.user_hi == hi)
     )
 
 
-async def friendships_of(conn: AsyncConnection, user_id: int) -> list[FriendshipRow]:
-    rows = await conn.execute(
+def friendships_of(conn: Connection, user_id: int) -> list[FriendshipRow]:
+    rows = conn.execute(
         select(friendships).where(
             or_(friendships.c.user_lo == user_id, friendships.c.user_hi == user_id)
         )
@@ -258,25 +258,25 @@ async def friendships_of(conn: AsyncConnection, user_id: int) -> list[Friendship
     return [_friendship(r) for r in rows]
 
 
-async def carry_over(conn: AsyncConnection, old: int, new: int, now: float) -> None:
+def carry_over(conn: Connection, old: int, new: int, now: float) -> None:
     """A guest re-entering from the same device keeps friends and blocks, both ways.
 
     Blocks follow the person, not the pseudo: someone blocked under one pseudo stays
     blocked under the next one from the same device.
     """
-    for row in await friendships_of(conn, old):
+    for row in friendships_of(conn, old):
         peer = row.peer_of(old)
         if peer == new:
             continue
-        await remove_friendship(conn, old, peer)
-        if await friendship(conn, new, peer) is None:
+        remove_friendship(conn, old, peer)
+        if friendship(conn, new, peer) is None:
             requested_by = new if row.requested_by == old else row.requested_by
-            await put_friendship(conn, new, peer, requested_by, row.state, now)
-    mine = await blocked_by(conn, old)
+            put_friendship(conn, new, peer, requested_by, row.state, now)
+    mine = blocked_by(conn, old)
     theirs = (
-        await conn.execute(select(blocks.c.user_id).where(blocks.c.blocked_id == old))
+        conn.execute(select(blocks.c.user_id).where(blocks.c.blocked_id == old))
     ).scalars()
     for blocked in mine:
-        await add_block(conn, new, blocked, now)
+        add_block(conn, new, blocked, now)
     for blocker in list(theirs):
-        await add_block(conn, int(blocker), new, now)
+        add_block(conn, int(blocker), new, now)

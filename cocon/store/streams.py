@@ -73,10 +73,10 @@ def new_epoch() -> int:
     return secrets.randbits(52)  # exact in JSON numbers and JavaScript
 
 
-async def create_stream(conn: AsyncConnection, stream_id: str) -> int:
+def create_stream(conn: Connection, stream_id: str) -> int:
     """Create a stream inside the caller's transaction; returns its epoch."""
     epoch = new_epoch()
-    await conn.execute(insert(streams).values(id=stream_id, epoch=epoch, last_seq=0))
+    conn.execute(insert(streams).values(id=stream_id, epoch=epoch, last_seq=0))
     return epoch
 
 

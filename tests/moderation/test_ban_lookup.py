@@ -28,7 +28,7 @@ async def _check(
     engine: AsyncEngine, user_id: int | None, devices: list[str], nets: list[str]
 ) -> tuple[int, str] | None:
     async with engine.connect() as db:
-        found = await store.active_ban(db, user_id, devices, nets, NOW)
+        found = await db.run_sync(store.active_ban, user_id, devices, nets, NOW)
     return None if found is None else (int(found[0]["id"]), found[1])
 
 
@@ -52,7 +52,7 @@ async def test_the_oldest_ban_wins_and_the_ban_row_is_returned_whole(
     older = await _ban(engine, 6, [("device", "d2", None), ("net", "n2", None)], NOW - 20)
     assert await _check(engine, None, ["d2", "d3"], ["n2"]) == (older, "device")
     async with engine.connect() as db:
-        found = await store.active_ban(db, None, ["d2"], [], NOW)
+        found = await db.run_sync(store.active_ban, None, ["d2"], [], NOW)
     assert found is not None
     assert set(found[0]) == {c.name for c in sanctions.c}  # no column of the join leaks
     assert newer != older

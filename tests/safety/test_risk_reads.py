@@ -30,8 +30,8 @@ from cocon.store.streams import Appended, write_batch
 async def _user(engine: AsyncEngine, pseudo: str, age: int) -> int:
     now = time.time()
     async with engine.begin() as db:
-        user = await identities.create_user(
-            db,
+        user = await db.run_sync(
+            identities.create_user,
             pseudo=pseudo,
             key=pseudo.lower(),
             gender="autre",
