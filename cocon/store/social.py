@@ -131,6 +131,12 @@ _BLOCKED_EITHER_WAY = select(blocks.c.user_id).where(
 _FRIENDSHIP = select(friendships).where(
     friendships.c.user_lo == bindparam("lo"), friendships.c.user_hi == bindparam("hi")
 )
+_FRIENDSHIPS_OF = select(friendships).where(
+    or_(
+        friendships.c.user_lo == bindparam("user_id"),
+        friendships.c.user_hi == bindparam("user_id"),
+    )
+)
 _FACTS = select(
     conversations,
     exists()
@@ -250,11 +256,7 @@ def remove_friendship(conn: Connection, a: int, b: int) -> None:
 
 
 def friendships_of(conn: Connection, user_id: int) -> list[FriendshipRow]:
-    rows = conn.execute(
-        select(friendships).where(
-            or_(friendships.c.user_lo == user_id, friendships.c.user_hi == user_id)
-        )
-    )
+    rows = conn.execute(_FRIENDSHIPS_OF, {"user_id": user_id})
     return [_friendship(r) for r in rows]
 
 
