@@ -234,6 +234,10 @@ class Gateway:
             self._refuse(link, admitted.message, admitted.code, sanction=admitted.sanction)
             return
         if link.lost or link.closing:
+            # Gone during the hello: the hold admit renewed for a day is only for a guest
+            # who is connected, here or in another tab.
+            if not self.rt.hub.connections_of(admitted.user.id):
+                await entry.release_pseudo(self.rt, admitted.user)
             return
         s = self.rt.settings
         conn = Connection(
