@@ -147,7 +147,7 @@ def _sniffed(data: bytes) -> str | None:
 async def _ensure_system_inbox(rt: Runtime) -> None:
     try:
         async with rt.engine.begin() as db:
-            if await stream_store.position(db, f"user:{SYSTEM_REPORTER}") is None:
+            if await db.run_sync(stream_store.position, f"user:{SYSTEM_REPORTER}") is None:
                 await db.run_sync(stream_store.create_stream, f"user:{SYSTEM_REPORTER}")
     except IntegrityError:  # another node created it at the same time
         pass

@@ -307,7 +307,7 @@ async def _resume_one(
             conn.rooms.add(ident)
             await tracker.enter(ident, conn.user_id)
         async with rt.engine.connect() as db:
-            pos = await stream_store.position(db, stream)
+            pos = await db.run_sync(stream_store.position, stream)
             assert pos is not None
             missed = pos[1] - last_seq
             ok = pos[0] == epoch and 0 <= missed <= rt.settings.replay_limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 
+from sqlalchemy import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.access import access_conversation
@@ -21,10 +22,15 @@ from cocon.store.social import ConversationRow
 async def conversation_info(
     rt: Runtime, db: AsyncConnection, conv: ConversationRow, viewer: int
 ) -> ConversationInfo:
+    return await _info(rt, conv, viewer, await db.run_sync(stream_store.position, conv.stream))
+
+
+async def _info(
+    rt: Runtime, conv: ConversationRow, viewer: int, pos: tuple[int, int] | None
+) -> ConversationInfo:
     peer = await brief(rt, conv.peer_of(viewer))
     if peer is None:
         raise NotFound("Cette personne n'existe pas.")
-    pos = await stream_store.position(db, conv.stream)
     epoch, last = pos if pos else (0, 0)
     return ConversationInfo(
         id=conv.id,
@@ -42,12 +48,20 @@ def follows(conv: ConversationRow, user_id: int) -> bool:
     return conv.state == "accepted" or conv.requested_by == user_id
 
 
+Found = list[tuple[ConversationRow, tuple[int, int] | None]]
+
+
+def conversation_rows(db: SyncConnection, user_id: int) -> Found:
+    """A user's conversations with their streams' positions, read in the caller's unit of
+    work; :func:`conversations_for` makes them what the user is shown."""
+    return [(c, stream_store.position(db, c.stream)) for c in social.conversations_of(db, user_id)]
+
+
 async def conversations_for(
-    rt: Runtime, db: AsyncConnection, user_id: int, blocked: AbstractSet[int]
+    rt: Runtime, found: Found, user_id: int, blocked: AbstractSet[int]
 ) -> list[ConversationInfo]:
-    convs = await social.conversations_of(db, user_id)
     out = []
-    for conv in convs:
+    for conv, pos in found:
         if conv.peer_of(user_id) in blocked:
             continue
         if (
@@ -55,7 +69,7 @@ async def conversations_for(
             or conv.state != "declined"
             or conv.requested_by == user_id
         ):
-            out.append(await conversation_info(rt, db, conv, user_id))
+            out.append(await _info(rt, conv, user_id, pos))
     return out
 
 

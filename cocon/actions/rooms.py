@@ -57,7 +57,7 @@ def room_info(room: RoomRow, count: int) -> RoomInfo:
 
 async def rooms_for(rt: Runtime, user_id: int) -> list[RoomInfo]:
     async with rt.engine.connect() as db:
-        rows = await room_store.listed_for(db, user_id)
+        rows = await db.run_sync(room_store.listed_for, user_id)
     return await room_infos(rt, rows)
 
 
@@ -143,7 +143,7 @@ async def do_join(
             conn.rooms.add(room.id)
             await tracker.enter(room.id, conn.user_id)
         async with rt.engine.connect() as db:
-            pos = await stream_store.position(db, stream)
+            pos = await db.run_sync(stream_store.position, stream)
             if pos is None:
                 raise NotFound("Ce salon n'existe pas.")
             entries = await stream_store.read_before(

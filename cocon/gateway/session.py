@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from sqlalchemy import Connection as SyncConnection
 
 from cocon.actions import calls as call_actions
 from cocon.actions import cams as cam_actions
@@ -33,8 +34,21 @@ from cocon.rtc.cams import book_for as cam_book
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
 from cocon.store import streams as stream_store
+from cocon.store.rooms import RoomRow
 
 log = logging.getLogger(__name__)
+
+
+def _welcome_reads(
+    db: SyncConnection, user_id: int, inbox: str
+) -> tuple[private.Found, tuple[int, int] | None, list[RoomRow]]:
+    """What a welcome shows from the store, as one unit of work: the user's conversations,
+    the inbox's position, the rooms listed for them."""
+    return (
+        private.conversation_rows(db, user_id),
+        stream_store.position(db, inbox),
+        room_store.listed_for(db, user_id),
+    )
 
 SESSION_COOKIE = "cocon_session"
 
@@ -265,10 +279,8 @@ class Gateway:
         if inbox not in conn.topics:
             await rt.hub.subscribe(conn, inbox)
         # Read after subscribing the inbox: nothing published to it from here on is missed.
-        async with rt.engine.connect() as db:
-            convs = await private.conversations_for(rt, db, conn.user_id, conn.blocked)
-            pos = await stream_store.position(db, inbox)
-            listed = await room_store.listed_for(db, conn.user_id)
+        found, pos, listed = await rt.transactions.run(_welcome_reads, conn.user_id, inbox)
+        convs = await private.conversations_for(rt, found, conn.user_id, conn.blocked)
         for info in convs:
             if info.stream not in conn.topics and (
                 info.state == "accepted" or info.requested_by == conn.user_id

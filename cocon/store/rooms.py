@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -109,9 +109,9 @@ _LISTED_FOR = (
 )
 
 
-async def listed_for(conn: AsyncConnection, user_id: int) -> list[RoomRow]:
+def listed_for(conn: Connection, user_id: int) -> list[RoomRow]:
     """Public rooms, and the private rooms the user belongs to or is invited to."""
-    rows = await conn.execute(_LISTED_FOR, {"user_id": user_id})
+    rows = conn.execute(_LISTED_FOR, {"user_id": user_id})
     return [_room(r) for r in rows]
 
 

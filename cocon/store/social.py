@@ -174,8 +174,8 @@ _CONVERSATIONS_OF = (
 _BLOCKED_BY = select(blocks.c.blocked_id).where(blocks.c.user_id == bindparam("user_id"))
 
 
-async def conversations_of(conn: AsyncConnection, user_id: int) -> list[ConversationRow]:
-    rows = await conn.execute(_CONVERSATIONS_OF, {"user_id": user_id})
+def conversations_of(conn: Connection, user_id: int) -> list[ConversationRow]:
+    rows = conn.execute(_CONVERSATIONS_OF, {"user_id": user_id})
     return [_conv(r) for r in rows]
 
 

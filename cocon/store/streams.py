@@ -80,9 +80,9 @@ def create_stream(conn: Connection, stream_id: str) -> int:
     return epoch
 
 
-async def position(conn: AsyncConnection, stream_id: str) -> tuple[int, int] | None:
+def position(conn: Connection, stream_id: str) -> tuple[int, int] | None:
     """``(epoch, last_seq)`` of a stream, or None if it does not exist."""
-    row = (await conn.execute(_POSITION, {"stream_id": stream_id})).one_or_none()
+    row = conn.execute(_POSITION, {"stream_id": stream_id}).one_or_none()
     return None if row is None else (int(row.epoch), int(row.last_seq))
 
 
