@@ -38,6 +38,15 @@ from cocon.store.rooms import RoomRow
 
 log = logging.getLogger(__name__)
 
+SESSION_COOKIE = "cocon_session"
+
+
+# A command handler; a non-None result is the command's tail, run concurrently (pipelining).
+Handler = Callable[[Connection, Any], Awaitable[Coroutine[Any, Any, None] | None]]
+MAX_IN_FLIGHT = 64
+MAX_PENDING = 64  # commands read ahead of the one running; past it, reading pauses
+SWEEP_SLICES = 20  # the heartbeat sweep pings this share of the links at a time
+
 
 def _welcome_reads(
     db: SyncConnection, user_id: int, inbox: str
@@ -49,15 +58,6 @@ def _welcome_reads(
         stream_store.position(db, inbox),
         room_store.listed_for(db, user_id),
     )
-
-SESSION_COOKIE = "cocon_session"
-
-
-# A command handler; a non-None result is the command's tail, run concurrently (pipelining).
-Handler = Callable[[Connection, Any], Awaitable[Coroutine[Any, Any, None] | None]]
-MAX_IN_FLIGHT = 64
-MAX_PENDING = 64  # commands read ahead of the one running; past it, reading pauses
-SWEEP_SLICES = 20  # the heartbeat sweep pings this share of the links at a time
 
 
 class NodeHandle:
