@@ -78,11 +78,8 @@ class Hub:
             self.source.on_loss(self._check_all)
 
     # -- connections -------------------------------------------------------------------
-    def add_user_connection(self, conn: Connection) -> bool:
-        """Register; True if it is the user's first connection on this node."""
-        conns = self._users.setdefault(conn.user_id, set())
-        conns.add(conn)
-        return len(conns) == 1
+    def add_user_connection(self, conn: Connection) -> None:
+        self._users.setdefault(conn.user_id, set()).add(conn)
 
     def remove_user_connection(self, conn: Connection) -> bool:
         """Unregister; True if it was the user's last connection on this node."""

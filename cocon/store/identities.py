@@ -238,7 +238,5 @@ async def delete_session(conn: AsyncConnection, session_id: str) -> None:
 
 def previous_guest(conn: Connection, device_id: str, before: int) -> int | None:
     """The latest guest who entered from this device before user ``before``."""
-    row = (
-        conn.execute(_PREVIOUS_GUEST, {"device_id": device_id, "before": before})
-    ).one_or_none()
+    row = conn.execute(_PREVIOUS_GUEST, {"device_id": device_id, "before": before}).one_or_none()
     return None if row is None else int(row.id)
