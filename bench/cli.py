@@ -102,6 +102,7 @@ def build_params(args: argparse.Namespace) -> Params:
         "connections",
         "users",
         "rooms",
+        "storm",
         "concurrency",
         "senders",
         "timeout_s",
@@ -239,6 +240,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--connections", type=int)
     ap.add_argument("--users", type=int)
     ap.add_argument("--rooms", type=int)
+    ap.add_argument(
+        "--storm",
+        type=float,
+        help="s3: guests arriving per second during a third phase at half rate (default: none)",
+    )
     ap.add_argument("--senders", type=int, help="sender connections (default: 1 or as needed)")
     ap.add_argument("--concurrency", type=int, help="parallel connects/enters")
     ap.add_argument(

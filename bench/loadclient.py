@@ -17,7 +17,9 @@ It then reads one command per line on stdin and answers one JSON line on stdout 
 - ``{"cmd": "chat_setup", "users": U, "rooms": K}``: U users spread over K rooms, paired in
   private conversations (Cocon only).
 - ``{"cmd": "chat_closed", "duration_s": D}``: everyone sends, one message in flight each.
-- ``{"cmd": "chat_open", "rate": R, "duration_s": D}``: R messages/s spread over everyone.
+- ``{"cmd": "chat_open", "rate": R, "duration_s": D}``: R messages/s spread over everyone;
+  with ``"connects_per_s": C``, new guests also enter, connect, join a room and leave at C a
+  second meanwhile (a connect storm beside the chat: their connect times are reported).
 - ``{"cmd": "quit"}``.
 
 Only 127.0.0.1 is ever contacted. Cocon connections use picows (a C WebSocket client), IRC
@@ -718,8 +720,11 @@ class Driver:
             "disconnects": self.counter.disconnects,
         }
 
-    async def chat_open(self, rate: float, duration_s: float) -> dict[str, Any]:
-        """Open loop: ``rate`` messages/s, round-robin over shuffled users; latency of all."""
+    async def chat_open(
+        self, rate: float, duration_s: float, connects_per_s: float = 0.0
+    ) -> dict[str, Any]:
+        """Open loop: ``rate`` messages/s, round-robin over shuffled users; latency of all.
+        With ``connects_per_s``, guests arrive meanwhile (:meth:`arrivals`)."""
         rng = random.Random(2)
         order = list(range(len(self.users)))
         rng.shuffle(order)
@@ -729,6 +734,11 @@ class Driver:
         total = max(1, round(rate * duration_s))
         t0 = loop.time()
         w0 = time.monotonic()
+        storm = (
+            asyncio.ensure_future(self.arrivals(connects_per_s, t0 + duration_s))
+            if connects_per_s > 0
+            else None
+        )
         for k in range(total):
             delay = t0 + k / rate - loop.time()
             if delay > 0:
@@ -737,6 +747,7 @@ class Driver:
             conn = self.users[i]
             if not conn.closed:
                 self._chat_send(i, conn, rng)
+        arrived = await storm if storm is not None else {}
         await asyncio.sleep(3.0)
         elapsed = time.monotonic() - w0
         return {
@@ -747,6 +758,59 @@ class Driver:
             "elapsed_s": elapsed,
             "disconnects": self.counter.disconnects,
             **self.counter.latency_summary(),
+            **arrived,
+        }
+
+    async def arrivals(self, per_s: float, until: float) -> dict[str, Any]:
+        """New guests enter, connect, say hello and join a room, ``per_s`` a second until
+        ``until`` (loop time), then leave. Each one's time from its enter request to
+        ``joined`` is recorded, counted from when it was due: at most ``concurrency`` are under
+        way at once, the others wait their turn (the wait is part of what they see)."""
+        loop = asyncio.get_running_loop()
+        # Their own client and counter: the chat's deliveries and disconnects stay apart.
+        client = CoconClient(self.port, self.concurrency, Counter())
+        await client.open()
+        rooms = self.cocon.rooms or [await self.cocon.room_id(0)]
+        took: list[float] = []
+        errors = 0
+
+        async def arrive(n: int) -> None:
+            nonlocal errors
+            started = time.monotonic()
+            try:
+                conn = await client.connect(f"arr{n}", rooms[n % len(rooms)])
+            except (BenchError, OSError, TimeoutError):
+                errors += 1
+                return
+            took.append((time.monotonic() - started) * 1000.0)
+            self._close(conn)
+
+        tasks: set[asyncio.Task[None]] = set()
+        start = loop.time()
+        n = 0
+        try:
+            while (now := loop.time()) < until:
+                due = start + n / per_s
+                if due > now:
+                    await asyncio.sleep(min(due, until) - now)
+                    continue
+                task = asyncio.ensure_future(arrive(n))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                n += 1
+            if tasks:
+                await asyncio.wait(tasks, timeout=60.0)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await client.close()
+        took.sort()
+        return {
+            "connects": len(took),
+            "connects_per_s": len(took) / max(1e-9, loop.time() - start),
+            "connect_errors": errors,
+            "connect_p50_ms": percentile(took, 50),
+            "connect_p99_ms": percentile(took, 99),
         }
 
     async def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -765,7 +829,9 @@ class Driver:
         if name == "chat_closed":
             return await self.chat_closed(float(cmd["duration_s"]))
         if name == "chat_open":
-            return await self.chat_open(float(cmd["rate"]), float(cmd["duration_s"]))
+            return await self.chat_open(
+                float(cmd["rate"]), float(cmd["duration_s"]), float(cmd.get("connects_per_s", 0))
+            )
         raise BenchError(f"unknown command {name!r}")
 
 

@@ -36,6 +36,7 @@ class Params:
     connections: int = 10_000
     users: int = 2000
     rooms: int = 50
+    storm: float = 0.0  # s3: guests arriving per second during a third, half-rate phase
     senders: int | None = None  # default: 1, or what Cocon's per-connection budget needs
     concurrency: int | None = None  # default: 64 for Cocon, 8 for ngIRCd
     timeout_s: float = 600.0
@@ -349,6 +350,29 @@ async def s3(kind: str, p: Params) -> Figures:
         opened, cpu_open = await side.measured(
             {"cmd": "chat_open", "rate": half, "duration_s": p.duration_s}, p.duration_s + 60
         )
+        storm: Figures = {}
+        if p.storm > 0:
+            stormed, cpu_storm = await side.measured(
+                {
+                    "cmd": "chat_open",
+                    "rate": half,
+                    "duration_s": p.duration_s,
+                    "connects_per_s": p.storm,
+                },
+                p.duration_s + 90,
+            )
+            storm = {
+                "storm_connects_per_s": stormed["connects_per_s"],
+                "storm_connect_errors": stormed["connect_errors"],
+                "storm_connect_p50_ms": stormed["connect_p50_ms"],
+                "storm_connect_p99_ms": stormed["connect_p99_ms"],
+                "storm_latency_p50_ms": stormed.get("latency_p50_ms", float("nan")),
+                "storm_latency_p99_ms": stormed.get("latency_p99_ms", float("nan")),
+                "storm_accepted": stormed["accepted"],
+                "storm_sent": stormed["sent"],
+                "storm_server_cpu_util": cpu_storm["server_cpu_util"],
+                "storm_steal_pct": cpu_storm["steal_pct"],
+            }
         return {
             "server": server.label,
             "users": setup["users"],
@@ -365,10 +389,13 @@ async def s3(kind: str, p: Params) -> Figures:
             "half_sent": opened["sent"],
             "errors": closed["errors"],
             "error_codes": closed["error_codes"],
-            "complete": closed["accepted"] > 0 and opened["accepted"] >= opened["sent"] * 0.99,
+            "complete": closed["accepted"] > 0
+            and opened["accepted"] >= opened["sent"] * 0.99
+            and (not storm or storm["storm_accepted"] >= storm["storm_sent"] * 0.99),
             **cpu,
             "half_server_cpu_util": cpu_open["server_cpu_util"],
             "half_steal_pct": cpu_open["steal_pct"],
+            **storm,
         }
 
 

@@ -65,6 +65,27 @@ def test_s1_smoke_both_sides() -> None:
     assert "deliveries_per_s" in result["ratios"]
 
 
+def test_s3_smoke_with_a_connect_storm() -> None:
+    """The chat mix on a tiny scale, with its third phase: guests arriving while it runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    argv = [sys.executable, "-m", "bench", "s3", "--json", "--users", "20", "--rooms", "2"]
+    argv += ["--duration", "2", "--storm", "5", "--timeout", "80"]
+    out = subprocess.run(
+        argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=90, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    figures = json.loads(out.stdout)["cocon"]
+    assert figures["users"] == 20 and figures["complete"] is True
+    assert figures["accepted_msgs_per_s"] > 0 and figures["errors"] == 0
+    # Five a second for two seconds: every arrival entered, connected and joined.
+    assert figures["storm_connect_errors"] == 0
+    assert figures["storm_connects_per_s"] > 0
+    assert 0 < figures["storm_connect_p50_ms"] <= figures["storm_connect_p99_ms"]
+    assert figures["storm_accepted"] == figures["storm_sent"] > 0
+    assert figures["storm_latency_p99_ms"] >= figures["storm_latency_p50_ms"] > 0
+
+
 def test_steal_share_and_warning() -> None:
     start = machine_ticks()
     assert 0 <= start[0] <= start[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -60,6 +61,31 @@ def upsert(dialect: str, table: Table, update: tuple[str, ...]) -> Insert:
     )
 
 
+class _Unit:
+    __slots__ = ("args", "fn", "future", "loop")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        future: asyncio.Future[Any],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.future = future
+        self.loop = loop
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # its caller was cancelled meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class Transactions:
     """Runs a synchronous store function inside one transaction, as one unit of work.
 
@@ -69,6 +95,11 @@ class Transactions:
     PostgreSQL, it runs through the async engine's ``run_sync`` (each statement is a round
     trip to the server either way). The store thread keeps its one connection open: a
     checkout and a check-in (with its reset) per unit were a third of a one-message commit.
+
+    ``urgent`` units (the message commits) go ahead of the units waiting for the thread
+    (enters, hellos, welcomes): during a wave of connects a commit waits for at most the
+    unit under way, not for the whole queue (see docs/benchmarks.md, s3 ``--storm``). Each
+    unit submits one job to the thread, and each job runs the most urgent unit waiting.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -86,13 +117,29 @@ class Transactions:
             )
             event.listen(self._sync, "connect", _sqlite_pragmas)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="cocon-store")
+        self._urgent: deque[_Unit] = deque()
+        self._waiting: deque[_Unit] = deque()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
         if self._sync is None or self._thread is None:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._in_thread, fn, args)
+        future: asyncio.Future[T] = loop.create_future()
+        (self._urgent if urgent else self._waiting).append(_Unit(fn, args, future, loop))
+        self._thread.submit(self._next)
+        return await future
+
+    def _next(self) -> None:
+        """One job of the store thread: there are as many jobs as units, and a job starts
+        after its own unit was queued, so a unit is always waiting here."""
+        unit = self._urgent.popleft() if self._urgent else self._waiting.popleft()
+        try:
+            result = self._in_thread(unit.fn, unit.args)
+        except BaseException as exc:  # handed to the caller, as run_in_executor would
+            unit.loop.call_soon_threadsafe(_settle, unit.future, None, exc)
+        else:
+            unit.loop.call_soon_threadsafe(_settle, unit.future, result, None)
 
     def _in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         assert self._sync is not None

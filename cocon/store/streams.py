@@ -209,7 +209,7 @@ class Appender:
     async def _write(
         self, requests: Sequence[AppendRequest], look_up: bool
     ) -> list[Appended | Exception]:
-        return await self._transactions.run(write_batch, requests, look_up)
+        return await self._transactions.run(write_batch, requests, look_up, urgent=True)
 
 
 # Statements of the append path, compiled once per dialect and run on the driver's cursor:
