@@ -39,17 +39,20 @@ def _scratch(db: Connection) -> list[int]:
     return [int(r.id) for r in db.execute(text("SELECT id FROM scratch"))]
 
 
-async def _started(event: threading.Event) -> None:
-    while not event.is_set():
-        await asyncio.sleep(0.005)
+async def _occupy(transactions: Transactions) -> tuple[asyncio.Future[str], threading.Event]:
+    """Keep the store thread busy with one unit until the returned event is set."""
+    started, release = threading.Event(), threading.Event()
+    busy = asyncio.ensure_future(transactions.run(_hold, started, release))
+    async with asyncio.timeout(5):
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+    return busy, release
 
 
 async def test_commits_go_ahead_of_waiting_units(engine: AsyncEngine) -> None:
     transactions = Transactions(engine)
     try:
-        started, release = threading.Event(), threading.Event()
-        busy = asyncio.ensure_future(transactions.run(_hold, started, release))
-        await asyncio.wait_for(_started(started), 5)
+        busy, release = await _occupy(transactions)
         order: list[str] = []
         # Queued while the thread is busy: two connect-like units, then a commit.
         first = asyncio.ensure_future(transactions.run(_note, order, "hello"))
@@ -80,9 +83,7 @@ async def test_a_failed_unit_rolls_back_and_the_next_ones_run(engine: AsyncEngin
 async def test_a_cancelled_caller_leaves_the_thread_serving(engine: AsyncEngine) -> None:
     transactions = Transactions(engine)
     try:
-        started, release = threading.Event(), threading.Event()
-        busy = asyncio.ensure_future(transactions.run(_hold, started, release))
-        await asyncio.wait_for(_started(started), 5)
+        busy, release = await _occupy(transactions)
         order: list[str] = []
         gone = asyncio.ensure_future(transactions.run(_note, order, "gone"))
         await asyncio.sleep(0.01)

@@ -6,6 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -61,20 +62,12 @@ def upsert(dialect: str, table: Table, update: tuple[str, ...]) -> Insert:
     )
 
 
+@dataclass(frozen=True, slots=True)
 class _Unit:
-    __slots__ = ("args", "fn", "future", "loop")
-
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        future: asyncio.Future[Any],
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        self.fn = fn
-        self.args = args
-        self.future = future
-        self.loop = loop
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
