@@ -333,6 +333,19 @@ S3_NO_REFERENCE = (
 )
 
 
+# What the load client answers about a storm phase, reported as ``storm_<name>``.
+STORM_FIGURES = (
+    "connects_per_s",
+    "connect_errors",
+    "connect_p50_ms",
+    "connect_p99_ms",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "accepted",
+    "sent",
+)
+
+
 async def s3(kind: str, p: Params) -> Figures:
     if kind != "cocon":
         return {"server": "none", "note": S3_NO_REFERENCE}
@@ -361,18 +374,9 @@ async def s3(kind: str, p: Params) -> Figures:
                 },
                 p.duration_s + 90,
             )
-            storm = {
-                "storm_connects_per_s": stormed["connects_per_s"],
-                "storm_connect_errors": stormed["connect_errors"],
-                "storm_connect_p50_ms": stormed["connect_p50_ms"],
-                "storm_connect_p99_ms": stormed["connect_p99_ms"],
-                "storm_latency_p50_ms": stormed.get("latency_p50_ms", float("nan")),
-                "storm_latency_p99_ms": stormed.get("latency_p99_ms", float("nan")),
-                "storm_accepted": stormed["accepted"],
-                "storm_sent": stormed["sent"],
-                "storm_server_cpu_util": cpu_storm["server_cpu_util"],
-                "storm_steal_pct": cpu_storm["steal_pct"],
-            }
+            storm = {f"storm_{k}": stormed.get(k, float("nan")) for k in STORM_FIGURES}
+            storm["storm_server_cpu_util"] = cpu_storm["server_cpu_util"]
+            storm["storm_steal_pct"] = cpu_storm["steal_pct"]
         return {
             "server": server.label,
             "users": setup["users"],

@@ -38,6 +38,29 @@ async def test_request_accept_then_chat(clients: Callable[..., Client]) -> None:
     assert got["text"] == "Oui, avec plaisir"
 
 
+async def test_the_welcome_gives_each_conversation_its_position(
+    clients: Callable[..., Client],
+) -> None:
+    a, b = await _pair(clients)
+    first = (await a.request("open_pm", user=b.id))["conversation"]
+    assert first["last_seq"] == 0
+    last = {}
+    for _ in range(3):
+        last = await a.say(first["stream"], "coucou")
+    c = clients()
+    await c.enter()
+    await c.connect()
+    second = (await a.request("open_pm", user=c.id))["conversation"]
+    await a.drop()
+    welcome = await a.connect(resume=False)
+    shown = {conv["id"]: conv for conv in welcome["conversations"]}
+    assert set(shown) == {first["id"], second["id"]}
+    assert shown[first["id"]]["epoch"] == first["epoch"] != 0
+    assert shown[first["id"]]["last_seq"] == last["seq"] == 3
+    assert shown[second["id"]]["epoch"] == second["epoch"] != 0
+    assert shown[second["id"]]["last_seq"] == 0
+
+
 async def test_pending_limit_and_decline(clients: Callable[..., Client]) -> None:
     a, b = await _pair(clients)
     conv = (await a.request("open_pm", user=b.id))["conversation"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 
-from sqlalchemy import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.access import access_conversation
@@ -48,18 +47,11 @@ def follows(conv: ConversationRow, user_id: int) -> bool:
     return conv.state == "accepted" or conv.requested_by == user_id
 
 
-Found = list[tuple[ConversationRow, tuple[int, int] | None]]
-
-
-def conversation_rows(db: SyncConnection, user_id: int) -> Found:
-    """A user's conversations with their streams' positions, read in the caller's unit of
-    work; :func:`conversations_for` makes them what the user is shown."""
-    return [(c, stream_store.position(db, c.stream)) for c in social.conversations_of(db, user_id)]
-
-
 async def conversations_for(
-    rt: Runtime, found: Found, user_id: int, blocked: AbstractSet[int]
+    rt: Runtime, found: social.Positioned, user_id: int, blocked: AbstractSet[int]
 ) -> list[ConversationInfo]:
+    """What the user is shown of ``found`` (their conversations, read by
+    ``social.conversations_of``)."""
     out = []
     for conv, pos in found:
         if conv.peer_of(user_id) in blocked:

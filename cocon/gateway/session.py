@@ -33,6 +33,7 @@ from cocon.rtc.calls import book_for
 from cocon.rtc.cams import book_for as cam_book
 from cocon.runtime import Runtime
 from cocon.store import rooms as room_store
+from cocon.store import social as social_store
 from cocon.store import streams as stream_store
 from cocon.store.rooms import RoomRow
 
@@ -50,11 +51,11 @@ SWEEP_SLICES = 20  # the heartbeat sweep pings this share of the links at a time
 
 def _welcome_reads(
     db: SyncConnection, user_id: int, inbox: str
-) -> tuple[private.Found, tuple[int, int] | None, list[RoomRow]]:
+) -> tuple[social_store.Positioned, tuple[int, int] | None, list[RoomRow]]:
     """What a welcome shows from the store, as one unit of work: the user's conversations,
     the inbox's position, the rooms listed for them."""
     return (
-        private.conversation_rows(db, user_id),
+        social_store.conversations_of(db, user_id),
         stream_store.position(db, inbox),
         room_store.listed_for(db, user_id),
     )

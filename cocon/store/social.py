@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store import streams as stream_store
@@ -15,9 +27,12 @@ def pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
+DM_PREFIX = "dm:"
+
+
 def conversation_stream(conv_id: int) -> str:
     """The stream of a private conversation's messages."""
-    return f"dm:{conv_id}"
+    return f"{DM_PREFIX}{conv_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +176,11 @@ _FACTS = select(
     .scalar_subquery()
     .label("last_seq"),
 ).where(conversations.c.id == bindparam("conv_id"))
+# A conversation's stream (conversation_stream: ``dm:<id>``) is joined here to read its
+# position with the conversation: one statement for a user's whole list.
 _CONVERSATIONS_OF = (
-    select(conversations)
+    select(conversations, streams.c.epoch, streams.c.last_seq)
+    .outerjoin(streams, streams.c.id == literal(DM_PREFIX).concat(cast(conversations.c.id, String)))
     .where(
         or_(
             conversations.c.user_lo == bindparam("user_id"),
@@ -174,9 +192,14 @@ _CONVERSATIONS_OF = (
 _BLOCKED_BY = select(blocks.c.blocked_id).where(blocks.c.user_id == bindparam("user_id"))
 
 
-def conversations_of(conn: Connection, user_id: int) -> list[ConversationRow]:
+Positioned = list[tuple[ConversationRow, tuple[int, int] | None]]
+
+
+def conversations_of(conn: Connection, user_id: int) -> Positioned:
+    """A user's conversations, each with its stream's ``(epoch, last_seq)`` (None if the
+    stream is missing)."""
     rows = conn.execute(_CONVERSATIONS_OF, {"user_id": user_id})
-    return [_conv(r) for r in rows]
+    return [(_conv(r), None if r.epoch is None else (int(r.epoch), int(r.last_seq))) for r in rows]
 
 
 def blocked_by(conn: Connection, user_id: int) -> list[int]:
@@ -192,9 +215,7 @@ async def is_blocked_either_way(conn: AsyncConnection, a: int, b: int) -> bool:
 
 def add_block(conn: Connection, user_id: int, blocked_id: int, now: float) -> None:
     remove_block(conn, user_id, blocked_id)
-    conn.execute(
-        insert(blocks).values(user_id=user_id, blocked_id=blocked_id, created_at=now)
-    )
+    conn.execute(insert(blocks).values(user_id=user_id, blocked_id=blocked_id, created_at=now))
 
 
 def remove_block(conn: Connection, user_id: int, blocked_id: int) -> None:
@@ -275,9 +296,7 @@ def carry_over(conn: Connection, old: int, new: int, now: float) -> None:
             requested_by = new if row.requested_by == old else row.requested_by
             put_friendship(conn, new, peer, requested_by, row.state, now)
     mine = blocked_by(conn, old)
-    theirs = (
-        conn.execute(select(blocks.c.user_id).where(blocks.c.blocked_id == old))
-    ).scalars()
+    theirs = conn.execute(select(blocks.c.user_id).where(blocks.c.blocked_id == old)).scalars()
     for blocked in mine:
         add_block(conn, new, blocked, now)
     for blocker in list(theirs):
