@@ -11,6 +11,7 @@ import platform
 import signal
 import statistics
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from bench import SCENARIOS
@@ -227,30 +228,54 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` above zero, else a usage error."""
+
+    def read(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
+        return value
+
+    read.__name__ = kind.__name__
+    return read
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("scenario", choices=SCENARIOS)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--only", choices=("both", "cocon", "reference"), default="both")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per side; figures are medians")
-    ap.add_argument("--receivers", type=int)
-    ap.add_argument("--messages", type=int)
-    ap.add_argument("--rate", type=float, help="messages/s of the steady phase")
-    ap.add_argument("--duration", dest="duration_s", type=float, help="seconds of a timed phase")
-    ap.add_argument("--connections", type=int)
-    ap.add_argument("--users", type=int)
-    ap.add_argument("--rooms", type=int)
+    ap.add_argument(
+        "--repeat", type=_positive(int), default=1, help="runs per side; figures are medians"
+    )
+    ap.add_argument("--receivers", type=_positive(int))
+    ap.add_argument("--messages", type=_positive(int))
+    ap.add_argument("--rate", type=_positive(float), help="messages/s of the steady phase")
+    ap.add_argument(
+        "--duration", dest="duration_s", type=_positive(float), help="seconds of a timed phase"
+    )
+    ap.add_argument("--connections", type=_positive(int))
+    ap.add_argument("--users", type=_positive(int))
+    ap.add_argument("--rooms", type=_positive(int))
     ap.add_argument(
         "--storm",
-        type=float,
+        type=_positive(float),
         help="s3: guests arriving per second during a third phase at half rate (default: none)",
     )
-    ap.add_argument("--senders", type=int, help="sender connections (default: 1 or as needed)")
-    ap.add_argument("--concurrency", type=int, help="parallel connects/enters")
+    ap.add_argument(
+        "--senders", type=_positive(int), help="sender connections (default: 1 or as needed)"
+    )
+    ap.add_argument("--concurrency", type=_positive(int), help="parallel connects/enters")
     ap.add_argument(
         "--profile", metavar="DIR", help="py-spy the Cocon server during measured phases"
     )
-    ap.add_argument("--timeout", dest="timeout_s", type=float, help="hard timeout per side (s)")
+    ap.add_argument(
+        "--timeout", dest="timeout_s", type=_positive(float), help="hard timeout per side (s)"
+    )
     return ap
 
 
