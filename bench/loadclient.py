@@ -15,8 +15,11 @@ It then reads one command per line on stdin and answers one JSON line on stdout 
   each receiver computes now - the timestamp the sender put in the text.
 - ``{"cmd": "idle", "count": N, "timeout_s": T}``: N more connections, authenticated, idle.
 - ``{"cmd": "chat_setup", "users": U, "rooms": K}``: U users spread over K rooms, paired in
-  private conversations (Cocon only).
+  private conversations (IRC: channels, and private messages to the partner's nick).
 - ``{"cmd": "chat_closed", "duration_s": D}``: everyone sends, one message in flight each.
+  A message is accepted when Cocon acknowledges it (after its commit); an IRC server does
+  not acknowledge, so every IRC message is followed by a ``PING`` and the ``PONG`` that
+  answers it (the server handles a client's lines in order) stands for the ack.
 - ``{"cmd": "chat_open", "rate": R, "duration_s": D}``: R messages/s spread over everyone;
   with ``"connects_per_s": C``, new guests also enter, connect, join a room and leave at C a
   second meanwhile (a connect storm beside the chat: their connect times are reported).
@@ -341,6 +344,7 @@ class IrcConn(asyncio.Protocol):
         self.waiting: bytes | None = None
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
+        self.on_ack: Callable[[IrcConn], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tr = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
@@ -362,6 +366,8 @@ class IrcConn(asyncio.Protocol):
             block = data
         if b"PING " in block:
             self._pings(block)
+        if b" PONG " in block:  # the answers to the PING after each chat message
+            self._pongs(block.count(b" PONG "))
         if self.counting:
             n = block.count(b" PRIVMSG ")
             if n:
@@ -376,6 +382,12 @@ class IrcConn(asyncio.Protocol):
                     self.waiter.set_result(None)
             elif (b" 433 " in block or b"ERROR " in block) and not self.waiter.done():
                 self.waiter.set_exception(BenchError(block[-300:].decode(errors="replace")))
+
+    def _pongs(self, n: int) -> None:
+        self.counter.acks += n
+        if self.on_ack is not None:
+            for _ in range(n):
+                self.on_ack(self)
 
     def _pings(self, block: bytes) -> None:
         assert self.transport is not None
@@ -439,6 +451,11 @@ class IrcClient:
     def send_line(channel: str, seq: int) -> bytes:
         return b"PRIVMSG %s :bench %d T=%.6f#\r\n" % (channel.encode(), seq, time.time())
 
+    @staticmethod
+    def chat_line(target: str, seq: int) -> bytes:
+        """A chat message to a channel or a nick, then the PING whose PONG acknowledges it."""
+        return IrcClient.send_line(target, seq) + b"PING :a\r\n"
+
 
 # ---------------------------------------------------------------- the driver ---
 
@@ -476,8 +493,9 @@ class Driver:
         self.senders: list[Conn] = []
         self.idle: list[Conn] = []
         self.stream = ""  # Cocon stream or IRC channel of the fan-out room
-        self.users: list[CoconConn] = []
-        self.user_streams: list[list[str]] = []
+        self.users: list[Conn] = []
+        self.user_streams: list[list[str]] = []  # Cocon streams, or IRC channel and nick
+        self.chat_rooms: list[str] = []  # IRC channels of the chat mix
         self.seq = 0
 
     async def start(self) -> None:
@@ -639,10 +657,11 @@ class Driver:
         self.idle.extend(conns)
         return {"connected": len(conns), "total": len(self.idle), "setup_s": time.monotonic() - t0}
 
-    # -- chat mix (s3, Cocon only)
+    # -- chat mix (s3)
     async def chat_setup(self, users: int, rooms: int, timeout_s: float) -> dict[str, Any]:
+        """User i joins room i mod K; users 2j and 2j+1 talk in private too."""
         if self.proto != "cocon":
-            raise BenchError("the chat mix runs against Cocon only")
+            return await self._irc_chat_setup(users, rooms, timeout_s)
         t0 = time.monotonic()
         await self.cocon.room_id(0)
         room_ids = self.cocon.rooms[:rooms]
@@ -650,11 +669,12 @@ class Driver:
             [self.cocon.connect(f"usr{i}", room_ids[i % len(room_ids)]) for i in range(users)],
             timeout_s,
         )
-        self.users = [c for c in conns if isinstance(c, CoconConn)]
+        self.users = conns
         self.user_streams = [[f"room:{room_ids[i % len(room_ids)]}"] for i in range(users)]
 
         async def pair(a: int, b: int) -> None:
             ca, cb = self.users[a], self.users[b]
+            assert isinstance(ca, CoconConn) and isinstance(cb, CoconConn)
             reply = await ca.request({"type": "open_pm", "user": cb.user_id}, 60.0)
             conv = reply["conversation"]
             await asyncio.sleep(0)
@@ -679,11 +699,32 @@ class Driver:
         await asyncio.sleep(0.5)
         return {"users": len(self.users), "rooms": len(room_ids), "setup_s": time.monotonic() - t0}
 
-    def _chat_send(self, index: int, conn: CoconConn, rng: random.Random) -> None:
+    async def _irc_chat_setup(self, users: int, rooms: int, timeout_s: float) -> dict[str, Any]:
+        """The same mix on IRC: a channel per room; a private conversation needs no set-up
+        there, its messages go to the partner's nick."""
+        t0 = time.monotonic()
+        self.chat_rooms = [f"#c{k}" for k in range(rooms)]
+        self.users = await self._gather(
+            [self.irc.connect(f"u{i}", self.chat_rooms[i % rooms]) for i in range(users)],
+            timeout_s,
+        )
+        self.user_streams = [
+            [self.chat_rooms[i % rooms], *([f"u{i ^ 1}"] if i ^ 1 < users else [])]
+            for i in range(users)
+        ]
+        for conn in self.users:
+            conn.counting = True
+        await asyncio.sleep(0.5)
+        return {"users": len(self.users), "rooms": rooms, "setup_s": time.monotonic() - t0}
+
+    def _chat_send(self, index: int, conn: Conn, rng: random.Random) -> None:
         streams = self.user_streams[index]
         stream = streams[1] if len(streams) > 1 and rng.random() < 0.2 else streams[0]
         self.seq += 1
-        conn.send_raw(CoconClient.send_frame(stream, self.seq, prefix=f"u{index}-"))
+        if isinstance(conn, CoconConn):
+            conn.send_raw(CoconClient.send_frame(stream, self.seq, prefix=f"u{index}-"))
+        else:
+            conn.write(IrcClient.chat_line(stream, self.seq))
 
     async def chat_closed(self, duration_s: float) -> dict[str, Any]:
         """Saturation: every user keeps exactly one message in flight."""
@@ -693,7 +734,7 @@ class Driver:
         self.counter.arm(0, latency=False)
         acks0, errs0 = self.counter.acks, self.counter.errors
 
-        def next_send(conn: CoconConn) -> None:
+        def next_send(conn: Conn) -> None:
             if running and not conn.closed:
                 self._chat_send(index_of[id(conn)], conn, rng)
 
@@ -769,16 +810,23 @@ class Driver:
         loop = asyncio.get_running_loop()
         # Their own client and counter: the chat's deliveries and disconnects stay apart.
         client = CoconClient(self.port, self.concurrency, Counter())
-        await client.open()
-        rooms = self.cocon.rooms or [await self.cocon.room_id(0)]
+        irc = IrcClient(self.port, self.concurrency, Counter())
+        cocon = self.proto == "cocon"
+        if cocon:
+            await client.open()
+        rooms = (self.cocon.rooms or [await self.cocon.room_id(0)]) if cocon else []
         took: list[float] = []
         errors = 0
 
         async def arrive(n: int) -> None:
             nonlocal errors
             started = time.monotonic()
+            conn: Conn
             try:
-                conn = await client.connect(f"arr{n}", rooms[n % len(rooms)])
+                if cocon:
+                    conn = await client.connect(f"arr{n}", rooms[n % len(rooms)])
+                else:  # registered (end of MOTD) and joined (end of NAMES)
+                    conn = await irc.connect(f"a{n}", self.chat_rooms[n % len(self.chat_rooms)])
             except (BenchError, OSError, TimeoutError):
                 errors += 1
                 return
