@@ -65,6 +65,8 @@ async def is_restricted(rt: Runtime, user_id: int) -> bool:
     return standing.is_restricted(user_id)
 
 
+_PLAIN = Screening(Decision(), None, None)  # a room message nothing was found in (most)
+
 _NOT_WITH_MINORS = "Pour protéger les mineurs, cette conversation privée n'est pas possible."
 
 
@@ -135,7 +137,7 @@ async def screen(
     restricted = await is_restricted(rt, conn.user_id)
     if kind == "room":
         if not labels:
-            return Screening(Decision(), None, None)
+            return _PLAIN
         ctx = PolicyContext(
             private=await _room_is_private(rt, ident),
             sender_restricted=restricted,

@@ -89,7 +89,8 @@ class _LowTable(dict[int, str | None]):
 
 _FOLD = _FoldTable()
 _LOW = _LowTable()
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+# Typographic apostrophes become ASCII ones in the same pass (lower case leaves them alone).
+_LOW.update({ord(ch): "'" for ch in "’‘`´ʼ"})
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a"}
 # A leet digit between two letters (ph0to, sn4p, b1te), "$" at the start of a word
@@ -98,6 +99,7 @@ _LEET_INNER = re.compile(r"(?<=[a-z])[013457$@](?=[a-z])|(?<![a-z0-9])\$(?=[a-z]
 _LEET_END = re.compile(r"(?<=[a-z][a-z])[0134](?![a-z0-9])")
 _LEET_CHARS = re.compile(r"[013457$@]")
 _REPEAT = re.compile(r"([a-z])\1\1+")
+_DIGIT = re.compile(r"[0-9]")  # after folding, the only digits left are ASCII ones
 # "14ans", "15yo" → "14 ans"; "4eme" stays (grades are matched as written).
 _NUM_UNIT = re.compile(r"(?<![a-z0-9])(\d{1,2})(ans?|yo|piges?)(?![a-z])")
 
@@ -155,7 +157,7 @@ def fold_low(text: str) -> str:
     """Lower case with accents and compatibility forms folded; punctuation kept."""
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFC", text).translate(_APOSTROPHES).lower().translate(_LOW)
+    return unicodedata.normalize("NFC", text).lower().translate(_LOW)
 
 
 def _decode_leet(text: str) -> str:
@@ -194,6 +196,7 @@ _NUMBER_WORDS = {
     "seize": "16", "dixsept": "17", "dixhuit": "18", "dixneuf": "19",
 }
 _DIX = {"sept": "17", "huit": "18", "neuf": "19"}
+_NUMBER_TOKENS = frozenset(_NUMBER_WORDS) | {"dix"}
 
 
 def _numbers(tokens: list[str]) -> list[str]:
@@ -215,18 +218,16 @@ def normalize(text: str) -> Normalized:
     work = work.translate(_FOLD)
     if _REPEAT.search(work) is not None:
         work = _REPEAT.sub(r"\1", work)
-    has_digit = not work.isalpha() and any(c.isdigit() for c in work)
+    has_digit = _DIGIT.search(work) is not None
     if has_digit:
         work = _NUM_UNIT.sub(r"\1 \2", work)
     raw_tokens = work.split()
-    singles = sum(1 for t in raw_tokens if len(t) == 1)
-    if singles >= 3:
+    if list(map(len, raw_tokens)).count(1) >= 3:
         raw_tokens = _join_spaced(raw_tokens)
-    if not has_digit and any(t in _NUMBER_WORDS or t == "dix" for t in raw_tokens):
+    if not has_digit and not _NUMBER_TOKENS.isdisjoint(raw_tokens):
         numbered = _numbers(raw_tokens)
         if numbered != raw_tokens:
             raw_tokens, has_digit = numbered, True
-    sms = SMS
-    norm = " ".join([sms.get(t, t) for t in raw_tokens])
+    norm = " ".join(map(SMS.get, raw_tokens, raw_tokens))  # SMS spelling, else the token
     tokens = tuple(norm.split())
     return Normalized(low=low, norm=norm, tokens=tokens, has_digit=has_digit)
