@@ -50,6 +50,7 @@ from bench.procstat import raise_nofile
 HOST = "127.0.0.1"
 MARK = b" T="  # the sender's timestamp in the text: "... T=<unix time>#"
 MSG_PREFIX = b'{"type":"msg"'
+IRC_REFUSALS = frozenset({b"401", b"403", b"404"})  # no such nick / channel, cannot send
 SKIP_PREFIXES = (b'{"type":"presence"', b'{"type":"counts"', b'{"type":"typing"')
 
 
@@ -368,6 +369,8 @@ class IrcConn(asyncio.Protocol):
             self._pings(block)
         if b" PONG " in block:  # the answers to the PING after each chat message
             self._pongs(block.count(b" PONG "))
+        if b" 40" in block:
+            self._refusals(block)
         if self.counting:
             n = block.count(b" PRIVMSG ")
             if n:
@@ -388,6 +391,13 @@ class IrcConn(asyncio.Protocol):
         if self.on_ack is not None:
             for _ in range(n):
                 self.on_ack(self)
+
+    def _refusals(self, block: bytes) -> None:
+        """Count the server's refusals of a message (no such nick or channel, cannot send)."""
+        for line in block.split(b"\r\n"):
+            parts = line.split(b" ", 2)
+            if len(parts) > 1 and parts[1] in IRC_REFUSALS:
+                self.counter.error(parts[1].decode())
 
     def _pings(self, block: bytes) -> None:
         assert self.transport is not None

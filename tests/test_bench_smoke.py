@@ -1,7 +1,9 @@
-"""Smoke test of the bench harness: s1 with tiny numbers, Cocon and ngIRCd, JSON shape."""
+"""Smoke tests of the bench harness: s1 and s3 with tiny numbers against Cocon and ngIRCd
+(JSON shape, complete phases), the IRC side of s3's closed loop, the steal share."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -12,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.cli import steal_warning
+from bench.loadclient import Counter, IrcClient, IrcConn
 from bench.procstat import machine_ticks, steal_pct
+from bench.servers import NgircdServer
 
 REPO = Path(__file__).resolve().parent.parent
 RECEIVERS, MESSAGES = 20, 20
@@ -114,3 +118,38 @@ def test_steal_share_and_warning() -> None:
     warning = steal_warning(noisy)
     assert warning is not None and "23 %" in warning
     assert steal_warning({"cocon": None, "reference": {"steady_steal_pct": 7.5}}) is not None
+
+
+async def test_irc_chat_line_is_acknowledged_and_a_refusal_counted() -> None:
+    """s3's IRC side against the real ngIRCd: the PONG after a chat line counts as its ack
+    (and calls the closed loop back); a line to a nick nobody holds is counted as refused."""
+    _ngircd_or_skip()
+    server = NgircdServer()
+    await server.start()
+    try:
+        counter = Counter()
+        client = IrcClient(server.port, 2, counter)
+        alice = await client.connect("alice", "#c0", wait_s=20)
+        bob = await client.connect("bob", "#c0", wait_s=20)
+        bob.counting = True
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[IrcConn] = loop.create_future()
+        alice.on_ack = acked.set_result
+        alice.write(IrcClient.chat_line("#c0", 1))
+        assert await asyncio.wait_for(acked, 10) is alice
+        again: asyncio.Future[IrcConn] = loop.create_future()
+        alice.on_ack = again.set_result
+        alice.write(IrcClient.chat_line("nobody", 2))
+        await asyncio.wait_for(again, 10)
+        assert counter.acks == 2
+        for _ in range(50):  # bob's copy travels on his own socket
+            if counter.deliveries:
+                break
+            await asyncio.sleep(0.1)
+        assert counter.deliveries == 1  # bob got the channel line; the nick line went nowhere
+        assert counter.error_codes == {"401": 1}
+        for conn in (alice, bob):
+            assert conn.transport is not None
+            conn.transport.close()
+    finally:
+        server.stop()
