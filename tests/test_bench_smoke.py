@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,33 +30,23 @@ def _ngircd_or_skip() -> None:
         pytest.skip("ngircd is not installed (apt-get install ngircd)")
 
 
-def test_s1_smoke_both_sides() -> None:
-    _ngircd_or_skip()
+def _bench(command: str, wait_s: float) -> dict[str, Any]:
+    """``python -m bench <command> --json`` from this checkout, without the caller's
+    ``COCON_*`` settings; its JSON once it exited with status 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    argv = [sys.executable, "-m", "bench", *command.split(), "--json"]
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "s1",
-            "--json",
-            "--receivers",
-            str(RECEIVERS),
-            "--messages",
-            str(MESSAGES),
-            "--timeout",
-            "45",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=55,
-        check=False,
+        argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=wait_s, check=False
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def test_s1_smoke_both_sides() -> None:
+    _ngircd_or_skip()
+    result = _bench(f"s1 --receivers {RECEIVERS} --messages {MESSAGES} --timeout 45", 55)
     assert result["scenario"] == "s1"
     assert set(result) >= {"scenario", "cocon", "reference", "ratios"}
     assert result["reference"]["server"].lower().startswith("ngircd")
@@ -77,15 +68,7 @@ def test_s3_smoke_both_sides_with_a_connect_storm() -> None:
     """The chat mix on a tiny scale against Cocon and ngIRCd, with its third phase: guests
     arriving while it runs."""
     _ngircd_or_skip()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    argv = [sys.executable, "-m", "bench", "s3", "--json", "--users", "20", "--rooms", "2"]
-    argv += ["--duration", "2", "--storm", "5", "--timeout", "80"]
-    out = subprocess.run(
-        argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=170, check=False
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout)
+    result = _bench("s3 --users 20 --rooms 2 --duration 2 --storm 5 --timeout 80", 170)
     assert result["reference"]["server"].lower().startswith("ngircd")
     for side in ("cocon", "reference"):
         figures = result[side]
