@@ -17,8 +17,12 @@ from tests.servers import ServerProcess
 
 
 async def _hello(ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
+    """Say hello and wait for the welcome; a heartbeat ping may come first."""
     await ws.send_str(json.dumps({"type": "hello", "token": token, "streams": {}}))
     msg = await ws.receive(timeout=10)
+    while msg.type is aiohttp.WSMsgType.PING:
+        msg = await ws.receive(timeout=10)
+    assert msg.type is aiohttp.WSMsgType.TEXT, msg
     assert json.loads(msg.data)["type"] == "welcome"
 
 
