@@ -16,6 +16,8 @@ Only ClientError reaches users; anything else is logged and answered with ``inte
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CoconError(Exception):
     """Root of every error raised on purpose by Cocon."""
@@ -36,6 +38,18 @@ class ClientError(CoconError):
         if code is not None:
             self.code = code
         self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross the store process's pipe (store.engine.Transactions): rebuilt as they
+        # are, whatever the arguments of a subclass's __init__.
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[ClientError], args: tuple[Any, ...], state: dict[str, Any]) -> ClientError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class BadRequest(ClientError):

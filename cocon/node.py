@@ -115,6 +115,7 @@ def build_app(settings: Settings) -> web.Application:
         media = await asyncio.to_thread(open_backends, settings)  # hash lists, storage
         log.info("media: %s storage, %d listed hashes", settings.media_storage, len(media.index))
         transactions = Transactions(engine)
+        await transactions.start()
         appender = Appender(transactions)
         appender.start()
         rt = Runtime(
@@ -179,7 +180,7 @@ def build_app(settings: Settings) -> web.Application:
             await appender.stop()
             await bus.close()
             await presence.close()
-            await asyncio.to_thread(transactions.close)
+            await transactions.close()
             await engine.dispose()
 
     async def health(request: web.Request) -> web.Response:

@@ -37,4 +37,3 @@ class Runtime:
     safety: SafetyDesk = field(default_factory=SafetyDesk)
     standing: Standing = field(default_factory=Standing)  # active mutes and restrictions
     dm_facts: DmFactsCache = field(default_factory=DmFactsCache)  # for private sends
-    networks_seen: dict[tuple[int, str], float] = field(default_factory=dict)  # user, net

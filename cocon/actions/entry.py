@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -105,14 +104,12 @@ async def do_enter(
     key = pseudo_key(clean) if invalid is None and not minor else ""
     net = gate.net_key(rt, ip)
     form = _Form(minor, invalid, clean, key, g, a, dep)
-    # One unit of work on the store thread: one hop, one commit (docs/benchmarks.md, s4).
+    # One unit of work in the store process: one hop, one commit (docs/benchmarks.md, s4).
     refusal, user, token = await rt.transactions.run(
         _enter, rt.settings, cookie_device, device_id, net, form, t
     )
     if refusal is not None or user is None:
         return None, device_token, refusal
-    if net is not None:
-        gate.network_recorded(rt, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token), device_token, None
 
@@ -236,8 +233,6 @@ async def do_login(
     t = now()
     net = gate.net_key(rt, ip)
     token = await rt.transactions.run(_login, rt.settings, user.id, device_id, net, t)
-    if net is not None:
-        gate.network_recorded(rt, user.id, net, t)
     remember(rt, user)
     return Entered(user, token, device_token)
 
@@ -277,38 +272,23 @@ async def admit(rt: Runtime, token: str | None, ip: str) -> Admitted | gate.Bann
         return None
     t = now()
     net = gate.net_key(rt, ip)
-    found = await rt.transactions.run(_admit, rt.networks_seen, token_id(token), net, t)
-    if found is None:
-        return None
-    admitted, recorded_for = found
-    if recorded_for is not None and net is not None:
-        gate.network_recorded(rt, recorded_for, net, t)
-    return admitted
+    return await rt.transactions.run(_admit, token_id(token), net, t)
 
 
 def _admit(
-    db: Connection,
-    networks_seen: Mapping[tuple[int, str], float],
-    session_id: str,
-    net: str | None,
-    t: float,
-) -> tuple[Admitted | gate.Banned, int | None] | None:
-    """The store side of :func:`admit`: what it returns, and the user whose ``net`` it
-    wrote (None: not written)."""
+    db: Connection, session_id: str, net: str | None, t: float
+) -> Admitted | gate.Banned | None:
+    """The store side of :func:`admit`."""
     user = identities.session_user(db, session_id, t)
     if user is None:
         return None
-    # Read on the store thread, written on the event loop's (gate.network_recorded): a
-    # stale answer only costs one more upsert of the same row.
-    record = gate.network_to_record(networks_seen, user.id, net, t)
-    banned = gate.hello_refusal(db, user, net, record, t)
-    recorded_for = user.id if record else None
+    banned = gate.hello_refusal(db, user, net, t)
     if banned is not None:
-        return banned, recorded_for
+        return banned
     blocked = social.blocked_by(db, user.id)
     if not user.registered:
         identities.set_hold(db, user.id, t + ONLINE_HOLD_S)
-    return Admitted(user, blocked), recorded_for
+    return Admitted(user, blocked)
 
 
 async def release_pseudo(rt: Runtime, user: UserRow) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,19 +71,15 @@ def entry_refusal(
     return _refusal(ban)
 
 
-def hello_refusal(
-    db: Connection, user: UserRow, net: str | None, record: bool, t: float
-) -> Banned | None:
-    """At WebSocket hello, in the caller's transaction: record where the user comes from
-    (if ``record``: see :func:`network_to_record`; once committed, the caller tells
-    :func:`network_recorded`), and the ban that refuses them, if any (an evasion is logged,
-    so the caller commits).
+def hello_refusal(db: Connection, user: UserRow, net: str | None, t: float) -> Banned | None:
+    """At WebSocket hello, in the caller's transaction: record where the user comes from,
+    and the ban that refuses them, if any (an evasion is logged, so the caller commits).
 
     A network match only refuses pseudos created after the ban: people who shared the
     network before (a family, a school) keep their access.
     """
     devices = [user.device_id] if user.device_id else []
-    if record and net is not None:
+    if net is not None:
         record_network(db, user.id, net, t)
     found = store.active_ban(db, user.id, devices, [net] if net else [], t)
     refusal = None if found is None else _refusal(found[0])
@@ -97,33 +92,10 @@ def hello_refusal(
     return refusal
 
 
-NETWORK_TOUCH_S = 600.0  # a connected user's network is written again after this long
-
-
-def network_to_record(
-    networks_seen: Mapping[tuple[int, str], float], user_id: int, net: str | None, t: float
-) -> bool:
-    """Whether a hello must write ``net`` (not written by this node in the last while;
-    ``networks_seen``: the node's ``rt.networks_seen``)."""
-    if net is None:
-        return False
-    seen = networks_seen.get((user_id, net))
-    return seen is None or t - seen >= NETWORK_TOUCH_S
-
-
 def record_network(db: Connection, user_id: int, net: str, t: float) -> None:
     """Write, in the caller's transaction, where ``user_id`` connects from (so that a ban of
-    the network finds the pseudos behind it); once it is committed, the node remembers it
-    for a while (:func:`network_recorded`)."""
+    the network finds the pseudos behind it), or when they last did."""
     store.touch_network(db, user_id, net, t)
-
-
-def network_recorded(rt: Runtime, user_id: int, net: str, t: float) -> None:
-    """The caller committed :func:`record_network`: hellos skip the write for a while."""
-    seen = rt.networks_seen
-    if len(seen) > 100_000:
-        seen.clear()
-    seen[(user_id, net)] = t
 
 
 async def check_send(rt: Runtime, user_id: int, room_id: int | None) -> None:

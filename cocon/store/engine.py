@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import pickle
+import signal
+import socket
+import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -62,77 +67,58 @@ def upsert(dialect: str, table: Table, update: tuple[str, ...]) -> Insert:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # its caller was cancelled meanwhile
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
-
 class Transactions:
     """Runs a synchronous store function inside one transaction, as one unit of work.
 
-    With SQLite, the function runs on a plain (pysqlite) engine of the same file in one
-    worker thread: a whole batch costs one hand-off to that thread, where through aiosqlite
-    every statement is a hand-off of its own (and a wake-up of the event loop). With
-    PostgreSQL, it runs through the async engine's ``run_sync`` (each statement is a round
-    trip to the server either way). The store thread keeps its one connection open: a
-    checkout and a check-in (with its reset) per unit were a third of a one-message commit.
+    With SQLite there are two places to run one, both on a plain (pysqlite) engine of the
+    same file, each keeping its one connection open (a checkout and a check-in, with its
+    reset, per unit were a third of a one-message commit):
 
-    ``urgent`` units (the message commits) go ahead of the units waiting for the thread
-    (enters, hellos, welcomes): during a wave of connects a commit waits for at most the
-    unit under way, not for the whole queue (see docs/benchmarks.md, s3 ``--storm``). Each
-    unit submits one job to the thread, and each job runs the most urgent unit waiting.
+    - ``urgent`` units (the appender's message commits) run on the node's store thread,
+      one after the other: a whole batch costs one hand-off. There a commit is slow under
+      load (each statement gives the GIL back and waits for the busy event loop), and that
+      slowness is the group commit's window: batches of hundreds of messages
+      (docs/benchmarks.md, ninth and tenth rounds).
+    - the others (enters, hellos, welcomes, pseudo holds) run in the store process, a
+      spawned child of the node that takes nothing from its GIL; the event loop writes
+      their function and arguments to its socket and reads the result back, so all three
+      pickle (the function is module-level). On the store thread beside a chat, an enter
+      ran 14 ms instead of 4 and waited seconds behind the commits (tenth round).
+
+    The two meet only at SQLite's write lock (``busy_timeout``). With PostgreSQL, every
+    unit runs through the async engine's ``run_sync`` (each statement is a round trip to
+    the server either way). A unit whose caller was cancelled still runs; only its answer
+    is dropped. If the store process dies, the units it held fail and the next unit
+    starts a new one.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._url: str | None = None
         self._sync: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._conn: Connection | None = None  # the store thread's own
         url = engine.url
         if url.get_backend_name() == "sqlite":
-            self._sync = create_engine(
-                url.set(drivername="sqlite+pysqlite"),
-                pool_size=1,
-                max_overflow=0,
-                connect_args={"check_same_thread": False},
-            )
-            event.listen(self._sync, "connect", _sqlite_pragmas)
+            self._url = url.set(drivername="sqlite+pysqlite").render_as_string(False)
+            self._sync = _sqlite_engine(self._url, check_same_thread=False)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="cocon-store")
-        self._urgent: deque[_Unit] = deque()
-        self._waiting: deque[_Unit] = deque()
+        self._link: _StoreLink | None = None
+        self._starting: asyncio.Future[_StoreLink] | None = None
+        self._closed = False
 
     async def run(self, fn: Callable[..., T], *args: Any, urgent: bool = False) -> T:
-        if self._sync is None or self._thread is None:
+        if self._url is None:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        (self._urgent if urgent else self._waiting).append(_Unit(fn, args, future, loop))
-        self._thread.submit(self._next)
-        return await future
-
-    def _next(self) -> None:
-        """One job of the store thread: there are as many jobs as units, and a job starts
-        after its own unit was queued, so a unit is always waiting here."""
-        unit = self._urgent.popleft() if self._urgent else self._waiting.popleft()
-        try:
-            result = self._in_thread(unit.fn, unit.args)
-        except BaseException as exc:  # handed to the caller, as run_in_executor would
-            unit.loop.call_soon_threadsafe(_settle, unit.future, None, exc)
-        else:
-            unit.loop.call_soon_threadsafe(_settle, unit.future, result, None)
+        if self._closed:
+            raise ConnectionError("store is shut down")
+        if urgent:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._in_thread, fn, args)
+        link = self._link if self._link is not None else await self._store(self._url)
+        result: T = await link.run(fn, args)
+        return result
 
     def _in_thread(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         assert self._sync is not None
@@ -142,14 +128,197 @@ class Transactions:
         with conn.begin():
             return fn(conn, *args)
 
+    async def start(self) -> None:
+        """With SQLite, start the store process now (otherwise the first unit does)."""
+        if self._url is not None:
+            await self._store(self._url)
+
+    async def _store(self, url: str) -> _StoreLink:
+        if self._closed:
+            raise ConnectionError("store is shut down")
+        if self._link is not None:
+            return self._link
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(_StoreLink.open(url, self._lost))
+        try:
+            self._link = await asyncio.shield(self._starting)
+        finally:
+            self._starting = None
+        return self._link
+
+    def _lost(self, link: _StoreLink) -> None:
+        if self._link is link:
+            self._link = None
+
+    async def close(self) -> None:
+        """Stop the store process and the store thread once their units are done."""
+        self._closed = True
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.submit(self._close_conn).result)
+            self._thread.shutdown(wait=False)
+        if self._sync is not None:
+            self._sync.dispose()
+
     def _close_conn(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    def close(self) -> None:
-        if self._thread is not None:
-            self._thread.submit(self._close_conn).result()
-            self._thread.shutdown(wait=True)
-        if self._sync is not None:
-            self._sync.dispose()
+
+def _sqlite_engine(url: str, **connect_args: Any) -> Engine:
+    """A plain (pysqlite) engine of one connection on the node's SQLite file."""
+    engine = create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+# -- the store process and the node's side of its socket ---------------------------------
+
+# A frame is its header then a pickle: to the store process (length, unused flag, unit
+# id, pickled (function, arguments)); back (length, ok, unit id, pickled result or error).
+_HEADER = struct.Struct("!I?Q")
+
+
+def _frames(buffer: bytearray) -> Iterator[tuple[bool, int, bytes]]:
+    """Take the whole frames off the front of ``buffer``: (flag, unit id, body) each."""
+    size = _HEADER.size
+    while len(buffer) >= size:
+        length, flag, unit_id = _HEADER.unpack_from(buffer)
+        if len(buffer) < size + length:
+            return
+        body = bytes(buffer[size : size + length])
+        del buffer[: size + length]
+        yield flag, unit_id, body
+
+
+class _StoreLink(asyncio.Protocol):
+    """The node's end of the store process's socket: units out, results in."""
+
+    def __init__(self, process: BaseProcess, lost: Callable[[_StoreLink], None]) -> None:
+        self._process = process
+        self._lost = lost
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._units: dict[int, asyncio.Future[Any]] = {}
+        self._next_id = 0
+        self._ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def open(cls, url: str, lost: Callable[[_StoreLink], None]) -> _StoreLink:
+        ours, theirs = socket.socketpair()
+        # Spawned, not forked: SQLite's state of a process with the file open must not be
+        # carried into another (https://www.sqlite.org/howtocorrupt.html, 2.6).
+        process = multiprocessing.get_context("spawn").Process(
+            target=_store_main, args=(theirs, url), name="cocon-store", daemon=True
+        )
+        await asyncio.to_thread(process.start)
+        theirs.close()
+        loop = asyncio.get_running_loop()
+        _, link = await loop.create_connection(lambda: cls(process, lost), sock=ours)
+        return link
+
+    async def run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if self._transport is None or self._transport.is_closing():
+            raise ConnectionError("the store process is gone")
+        body = pickle.dumps((fn, args), pickle.HIGHEST_PROTOCOL)
+        self._next_id += 1
+        unit_id = self._next_id
+        future = asyncio.get_running_loop().create_future()
+        self._units[unit_id] = future
+        self._transport.write(_HEADER.pack(len(body), False, unit_id) + body)
+        try:
+            return await future
+        finally:
+            self._units.pop(unit_id, None)
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        for ok, unit_id, body in _frames(self._buffer):
+            future = self._units.get(unit_id)
+            if future is None or future.done():
+                continue  # its caller was cancelled
+            try:
+                value = pickle.loads(body)
+            except Exception as exc:  # a result this process cannot rebuild
+                future.set_exception(exc)
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost(self)
+        for future in self._units.values():
+            if not future.done():
+                future.set_exception(ConnectionError("the store process ended"))
+        self._units.clear()
+        self._process.join(0)  # reaped if it is gone already
+        if not self._ended.done():
+            self._ended.set_result(None)
+
+    async def close(self) -> None:
+        while self._units:  # let the units under way finish
+            await asyncio.wait(list(self._units.values()))
+        if self._transport is not None:
+            self._transport.close()  # the store process ends at the end of its socket
+        await self._ended
+        await asyncio.to_thread(self._process.join, 10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _store_main(sock: socket.socket, url: str) -> None:
+    """The store process: run the units received, in order, until the node closes its end
+    of the socket (or is gone)."""
+    # A Ctrl-C to the terminal's group is the node's to handle: it ends this process once
+    # its units are done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock.setblocking(True)
+    engine = _sqlite_engine(url)
+    conn: Connection | None = None
+    buffer = bytearray()
+    units: deque[tuple[int, bytes]] = deque()
+    while True:
+        if not _receive(sock, buffer, block=not units):
+            return
+        units.extend((unit_id, body) for _, unit_id, body in _frames(buffer))
+        if not units:
+            continue
+        unit_id, body = units.popleft()
+        if conn is None or conn.closed or conn.invalidated:
+            conn = engine.connect()
+        ok, value = _run_unit(conn, body)
+        try:
+            reply = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            ok, reply = False, pickle.dumps(TypeError(f"a store result did not pickle: {exc!r}"))
+        sock.sendall(_HEADER.pack(len(reply), ok, unit_id) + reply)
+
+
+def _receive(sock: socket.socket, buffer: bytearray, block: bool) -> bool:
+    """Read what is there into ``buffer`` (waiting for something if ``block``); False at
+    the end of the socket."""
+    try:
+        data = sock.recv(1 << 20, 0 if block else socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    buffer += data
+    return bool(data)
+
+
+def _run_unit(conn: Connection, body: bytes) -> tuple[bool, Any]:
+    """One unit: ``fn(conn, *args)`` in one transaction; (True, result) or (False, error)."""
+    try:
+        fn, args = pickle.loads(body)
+        with conn.begin():
+            return True, fn(conn, *args)
+    except Exception as exc:
+        return False, exc

@@ -85,4 +85,4 @@ async def test_the_store_is_read_only_for_entries_the_risk_has_not_seen(
         assert late < last
         assert (await _risk(rt, conv.id, stream)).last_seq == last
     finally:
-        transactions.close()
+        await transactions.close()
