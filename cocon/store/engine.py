@@ -116,7 +116,7 @@ class Transactions:
         if urgent:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._thread, self._in_thread, fn, args)
-        link = self._link if self._link is not None else await self._store(self._url)
+        link = await self._store(self._url)
         result: T = await link.run(fn, args)
         return result
 
@@ -157,7 +157,7 @@ class Transactions:
             await self._link.close()
             self._link = None
         if self._thread is not None:
-            await asyncio.to_thread(self._thread.submit(self._close_conn).result)
+            await asyncio.wrap_future(self._thread.submit(self._close_conn))
             self._thread.shutdown(wait=False)
         if self._sync is not None:
             self._sync.dispose()
