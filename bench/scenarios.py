@@ -48,7 +48,7 @@ class Params:
 DEFAULTS: dict[str, dict[str, Any]] = {
     "s1": {"receivers": 1000, "messages": 500},
     "s2": {"receivers": 1000, "rate": 50.0, "duration_s": 20.0},
-    "s3": {"users": 2000, "rooms": 50, "duration_s": 15.0},
+    "s3": {"users": 2000, "rooms": 50, "duration_s": 15.0, "rate": 0.0},
     "s4": {"connections": 10_000, "timeout_s": 900.0},
     "s5": {
         "receivers": 5000,
@@ -359,7 +359,9 @@ async def s3(kind: str, p: Params) -> Figures:
             {"cmd": "chat_closed", "duration_s": p.duration_s}, p.duration_s + 60
         )
         sat = closed["accepted_msgs_per_s"]
-        half = max(1.0, sat / 2)
+        # The open-loop phase: half of this side's saturation, or the rate asked for
+        # (--rate: the same offered load for every side and every version compared).
+        half = p.rate or max(1.0, sat / 2)
         opened, cpu_open = await side.measured(
             {"cmd": "chat_open", "rate": half, "duration_s": p.duration_s}, p.duration_s + 60
         )

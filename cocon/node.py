@@ -42,6 +42,13 @@ from cocon.store.streams import Appender
 log = logging.getLogger(__name__)
 
 COUNTS_EVERY_S = 2.0
+# The collector's thresholds once the node runs (CPython's default: 700, 10, 10). Under
+# chat load the default promoted the objects of messages waiting for their commit (a few
+# tens of ms) into the old generation, which then filled fast enough for a full
+# collection about once a second, each ~100 ms on a node of 2,000 connections. Fewer
+# young collections let those objects die first, and a full collection waits for 100
+# middle ones (docs/benchmarks.md, eleventh round).
+GC_THRESHOLDS = (5_000, 10, 100)
 
 
 async def make_bus(settings: Settings, node_id: str) -> tuple[Bus, Presence]:
@@ -167,6 +174,7 @@ def build_app(settings: Settings) -> web.Application:
         # (benchmark s2: 14 % less CPU per delivery).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:

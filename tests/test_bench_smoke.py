@@ -68,12 +68,13 @@ def test_s3_smoke_both_sides_with_a_connect_storm() -> None:
     """The chat mix on a tiny scale against Cocon and ngIRCd, with its third phase: guests
     arriving while it runs."""
     _ngircd_or_skip()
-    result = _bench("s3 --users 20 --rooms 2 --duration 2 --storm 5 --timeout 80", 170)
+    result = _bench("s3 --users 20 --rooms 2 --duration 2 --storm 5 --rate 7 --timeout 80", 170)
     assert result["reference"]["server"].lower().startswith("ngircd")
     for side in ("cocon", "reference"):
         figures = result[side]
         assert figures["users"] == 20 and figures["complete"] is True, (side, figures)
         assert figures["accepted_msgs_per_s"] > 0 and figures["errors"] == 0
+        assert figures["half_rate"] == 7  # --rate: the open-loop phase's offered load
         # Every user is in a room of ten with a private partner: each message reaches
         # someone (Cocon also echoes it to its sender).
         assert figures["deliveries_per_s"] >= figures["accepted_msgs_per_s"]
