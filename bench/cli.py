@@ -257,8 +257,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--rate",
         type=_positive(float),
-        help="messages/s of the steady phase (s3: of the open-loop phase; default: half of"
-        " the side's saturation)",
+        help="messages/s of the steady phase (s3: of the open-loop phases, storm included;"
+        " default: half of the side's saturation)",
     )
     ap.add_argument(
         "--duration", dest="duration_s", type=_positive(float), help="seconds of a timed phase"
