@@ -58,6 +58,16 @@ class BenchError(RuntimeError):
     pass
 
 
+# A Cocon arrival's steps, each timed to its end: its turn among the connects under way
+# (the client's own limit), the HTTP enter, the WebSocket upgrade, hello to welcome, join
+# to joined.
+CONNECT_STEPS = ("queue", "enter", "upgrade", "hello", "join")
+
+
+def _ignore(_: float) -> None:
+    pass
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -289,9 +299,20 @@ class CoconClient:
                 raise BenchError(f"enter {pseudo}: HTTP {resp.status} {data}")
         return int(data["user"]["id"]), str(data["token"])
 
-    async def connect(self, pseudo: str, room: int | None, wait_s: float = 60.0) -> CoconConn:
+    async def connect(
+        self,
+        pseudo: str,
+        room: int | None,
+        wait_s: float = 60.0,
+        marks: list[float] | None = None,
+    ) -> CoconConn:
+        """A guest entered, connected, welcomed and (if ``room``) joined. ``marks``: the
+        monotonic time at the end of each of :data:`CONNECT_STEPS` is appended to it."""
+        mark = marks.append if marks is not None else _ignore
         async with self.sem:
+            mark(time.monotonic())
             user_id, token = await self.enter(pseudo)
+            mark(time.monotonic())
             _, listener = await ws_connect(
                 lambda: CoconConn(self.counter),
                 self.url,
@@ -302,11 +323,14 @@ class CoconClient:
             conn = listener
             conn.user_id = user_id
             conn.node = self.node
+            mark(time.monotonic())
             welcome = await conn.request({"type": "hello", "token": token}, wait_s, "welcome")
+            mark(time.monotonic())
             if not self.rooms:
                 self.rooms = [int(r["id"]) for r in welcome.get("rooms", [])]
             if room is not None:
                 await conn.request({"type": "join", "room": room}, wait_s, "joined")
+            mark(time.monotonic())
             return conn
 
     async def room_id(self, index: int = 0) -> int:
@@ -826,21 +850,26 @@ class Driver:
             await client.open()
         rooms = (self.cocon.rooms or [await self.cocon.room_id(0)]) if cocon else []
         took: list[float] = []
+        steps: dict[str, list[float]] = {step: [] for step in CONNECT_STEPS}
         errors = 0
 
         async def arrive(n: int) -> None:
             nonlocal errors
             started = time.monotonic()
+            marks = [started]
             conn: Conn
             try:
                 if cocon:
-                    conn = await client.connect(f"arr{n}", rooms[n % len(rooms)])
+                    conn = await client.connect(f"arr{n}", rooms[n % len(rooms)], marks=marks)
                 else:  # registered (end of MOTD) and joined (end of NAMES)
                     conn = await irc.connect(f"a{n}", self.chat_rooms[n % len(self.chat_rooms)])
             except (BenchError, OSError, TimeoutError):
                 errors += 1
                 return
             took.append((time.monotonic() - started) * 1000.0)
+            if len(marks) == len(CONNECT_STEPS) + 1:
+                for step, begun, ended in zip(CONNECT_STEPS, marks, marks[1:], strict=False):
+                    steps[step].append((ended - begun) * 1000.0)
             self._close(conn)
 
         tasks: set[asyncio.Task[None]] = set()
@@ -863,12 +892,19 @@ class Driver:
                 task.cancel()
             await client.close()
         took.sort()
+        by_step: dict[str, float] = {}
+        for step, values in steps.items():
+            if values:  # Cocon's arrivals only: an IRC registration is one exchange
+                values.sort()
+                by_step[f"{step}_p50_ms"] = percentile(values, 50)
+                by_step[f"{step}_p99_ms"] = percentile(values, 99)
         return {
             "connects": len(took),
             "connects_per_s": len(took) / max(1e-9, loop.time() - start),
             "connect_errors": errors,
             "connect_p50_ms": percentile(took, 50),
             "connect_p99_ms": percentile(took, 99),
+            **by_step,
         }
 
     async def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:

@@ -377,6 +377,11 @@ async def s3(kind: str, p: Params) -> Figures:
                 p.duration_s + 90,
             )
             storm = {f"storm_{k}": stormed.get(k, float("nan")) for k in STORM_FIGURES}
+            storm.update(  # where a Cocon arrival's time went, step by step
+                (f"storm_{k}", v)
+                for k, v in stormed.items()
+                if k.endswith(("_p50_ms", "_p99_ms")) and k not in STORM_FIGURES
+            )
             storm["storm_server_cpu_util"] = cpu_storm["server_cpu_util"]
             storm["storm_steal_pct"] = cpu_storm["steal_pct"]
         return {

@@ -84,6 +84,13 @@ def test_s3_smoke_both_sides_with_a_connect_storm() -> None:
         assert 0 < figures["storm_connect_p50_ms"] <= figures["storm_connect_p99_ms"]
         assert figures["storm_accepted"] == figures["storm_sent"] > 0
         assert figures["storm_latency_p99_ms"] >= figures["storm_latency_p50_ms"] > 0
+    # Where a Cocon arrival's time went, step by step; no step took longer than the whole.
+    cocon = result["cocon"]
+    for step in ("queue", "enter", "upgrade", "hello", "join"):
+        p50, p99 = cocon[f"storm_{step}_p50_ms"], cocon[f"storm_{step}_p99_ms"]
+        assert 0 <= p50 <= p99 <= cocon["storm_connect_p99_ms"], (step, cocon)
+    assert cocon["storm_enter_p50_ms"] > 0 and cocon["storm_join_p50_ms"] > 0
+    assert "storm_enter_p50_ms" not in result["reference"]  # one IRC exchange, not steps
     assert {"accepted_msgs_per_s", "cpu_us_per_msg", "latency_p99_ms"} <= set(result["ratios"])
 
 
