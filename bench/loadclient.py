@@ -868,7 +868,7 @@ class Driver:
                 return
             took.append((time.monotonic() - started) * 1000.0)
             if len(marks) == len(CONNECT_STEPS) + 1:
-                for step, begun, ended in zip(CONNECT_STEPS, marks, marks[1:], strict=False):
+                for step, begun, ended in zip(CONNECT_STEPS, marks, marks[1:], strict=True):
                     steps[step].append((ended - begun) * 1000.0)
             self._close(conn)
 
