@@ -8,7 +8,6 @@ import pickle
 import signal
 import socket
 import struct
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -116,7 +115,7 @@ class Transactions:
         if urgent:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._thread, self._in_thread, fn, args)
-        link = await self._store(self._url)
+        link = await self._store()
         result: T = await link.run(fn, args)
         return result
 
@@ -131,15 +130,16 @@ class Transactions:
     async def start(self) -> None:
         """With SQLite, start the store process now (otherwise the first unit does)."""
         if self._url is not None:
-            await self._store(self._url)
+            await self._store()
 
-    async def _store(self, url: str) -> _StoreLink:
+    async def _store(self) -> _StoreLink:
+        assert self._url is not None  # SQLite only
         if self._closed:
             raise ConnectionError("store is shut down")
         if self._link is not None:
             return self._link
         if self._starting is None:
-            self._starting = asyncio.ensure_future(_StoreLink.open(url, self._lost))
+            self._starting = asyncio.ensure_future(_StoreLink.open(self._url, self._lost))
         try:
             self._link = await asyncio.shield(self._starting)
         finally:
@@ -285,33 +285,21 @@ def _store_main(sock: socket.socket, url: str) -> None:
     engine = _sqlite_engine(url)
     conn: Connection | None = None
     buffer = bytearray()
-    units: deque[tuple[int, bytes]] = deque()
     while True:
-        if not _receive(sock, buffer, block=not units):
+        for _, unit_id, body in _frames(buffer):  # every whole frame received, in order
+            if conn is None or conn.closed or conn.invalidated:
+                conn = engine.connect()
+            ok, value = _run_unit(conn, body)
+            try:
+                reply = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                error = TypeError(f"a store result did not pickle: {exc!r}")
+                ok, reply = False, pickle.dumps(error)
+            sock.sendall(_HEADER.pack(len(reply), ok, unit_id) + reply)
+        data = sock.recv(1 << 20)
+        if not data:
             return
-        units.extend((unit_id, body) for _, unit_id, body in _frames(buffer))
-        if not units:
-            continue
-        unit_id, body = units.popleft()
-        if conn is None or conn.closed or conn.invalidated:
-            conn = engine.connect()
-        ok, value = _run_unit(conn, body)
-        try:
-            reply = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            ok, reply = False, pickle.dumps(TypeError(f"a store result did not pickle: {exc!r}"))
-        sock.sendall(_HEADER.pack(len(reply), ok, unit_id) + reply)
-
-
-def _receive(sock: socket.socket, buffer: bytearray, block: bool) -> bool:
-    """Read what is there into ``buffer`` (waiting for something if ``block``); False at
-    the end of the socket."""
-    try:
-        data = sock.recv(1 << 20, 0 if block else socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        return True
-    buffer += data
-    return bool(data)
+        buffer += data
 
 
 def _run_unit(conn: Connection, body: bytes) -> tuple[bool, Any]:
