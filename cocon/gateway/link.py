@@ -221,9 +221,8 @@ class Link(asyncio.Protocol):
             self.transport.resume_reading()
         conn = self.conn
         if conn is not None:  # what was queued for this connection goes first
-            box = conn.outbox
-            frames, box.frames = box.frames, []
-            box.closed = True
+            frames = conn.hub.flusher.take(conn.outbox)
+            conn.outbox.closed = True
             before = b"".join(frames) + before
         if self.ws.state is not ConnectionState.OPEN:
             self.transport.close()
