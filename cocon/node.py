@@ -96,9 +96,7 @@ async def _counts_loop(rt: Runtime) -> None:
         changed = {str(k): v for k, v in counts.items() if last.get(k) != v}
         last = counts
         if changed:
-            event = Counts(counts=changed)
-            for conn in rt.hub.all_connections():
-                conn.send(event)
+            rt.hub.send_all(Counts(counts=changed))
 
 
 def build_app(settings: Settings) -> web.Application:

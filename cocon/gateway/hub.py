@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from cocon.bus.base import Bus, BusMessage
 from cocon.gateway.frames import text_frame
 from cocon.gateway.outbox import Flusher, Outbox
-from cocon.protocol.events import Hidden, encode
+from cocon.protocol.events import Event, Hidden, encode
 
 if TYPE_CHECKING:
     from cocon.gateway.connection import Connection
@@ -99,8 +99,10 @@ class Hub:
     def connection_count(self) -> int:
         return sum(len(c) for c in self._users.values())
 
-    def all_connections(self) -> list[Connection]:
-        return [c for conns in self._users.values() for c in conns]
+    def send_all(self, event: Event) -> None:
+        """One event to every connection of this node, framed once."""
+        boxes = tuple(c.outbox for conns in self._users.values() for c in conns)
+        self.flusher.broadcast(boxes, text_frame(encode(event)))
 
     # -- subscriptions -----------------------------------------------------------------
     async def subscribe(self, conn: Connection, topic: str) -> None:
