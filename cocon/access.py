@@ -47,10 +47,19 @@ async def access_room_to_join(
     conn: AsyncConnection, user_id: int, room_id: int, password: str | None
 ) -> RoomRow:
     """A room the user may enter: public; private and member/invited; or the password."""
-    room = await _open_room(conn, room_id)
+    room = await room_store.get(conn, room_id)
+    private = room is not None and room.private
+    state = await room_store.member_state(conn, room_id, user_id) if private else None
+    return await admit_to_room(room, state, password)
+
+
+async def admit_to_room(room: RoomRow | None, state: str | None, password: str | None) -> RoomRow:
+    """The rule of :func:`access_room_to_join` on what the store said: the room (None if
+    there is none) and, for a private one, the user's membership."""
+    if room is None or room.closed:
+        raise NotFound("Ce salon n'existe pas.")
     if not room.private:
         return room
-    state = await room_store.member_state(conn, room_id, user_id)
     if state == "kicked":
         raise NotAllowed("Vous avez été exclu de ce salon.")
     if state in ("member", "invited"):

@@ -78,7 +78,7 @@ class Transactions:
       load (each statement gives the GIL back and waits for the busy event loop), and that
       slowness is the group commit's window: batches of hundreds of messages
       (docs/benchmarks.md, ninth and tenth rounds).
-    - the others (enters, hellos, welcomes, pseudo holds) run in the store process, a
+    - the others (enters, hellos, welcomes, joins, pseudo holds) run in the store process, a
       spawned child of the node that takes nothing from its GIL; the event loop writes
       their function and arguments to its socket and reads the result back, so all three
       pickle (the function is module-level). On the store thread beside a chat, an enter

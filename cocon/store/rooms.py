@@ -85,9 +85,13 @@ async def create_private(
     return room
 
 
-async def get(conn: AsyncConnection, room_id: int) -> RoomRow | None:
-    row = (await conn.execute(select(rooms).where(rooms.c.id == room_id))).one_or_none()
+def room_row(conn: Connection, room_id: int) -> RoomRow | None:
+    row = conn.execute(select(rooms).where(rooms.c.id == room_id)).one_or_none()
     return None if row is None else _room(row)
+
+
+async def get(conn: AsyncConnection, room_id: int) -> RoomRow | None:
+    return await conn.run_sync(room_row, room_id)
 
 
 # Read at every hello: built once (building a statement cost more CPU than running it).
@@ -122,24 +126,49 @@ async def public(conn: AsyncConnection) -> list[RoomRow]:
     return [_room(r) for r in rows]
 
 
-async def member_state(conn: AsyncConnection, room_id: int, user_id: int) -> str | None:
-    row = (
-        await conn.execute(
-            select(room_members.c.state).where(
-                room_members.c.room_id == room_id, room_members.c.user_id == user_id
-            )
+def membership(conn: Connection, room_id: int, user_id: int) -> str | None:
+    row = conn.execute(
+        select(room_members.c.state).where(
+            room_members.c.room_id == room_id, room_members.c.user_id == user_id
         )
     ).one_or_none()
     return None if row is None else str(row.state)
 
 
-async def set_member_state(conn: AsyncConnection, room_id: int, user_id: int, state: str) -> None:
-    await conn.execute(
+async def member_state(conn: AsyncConnection, room_id: int, user_id: int) -> str | None:
+    return await conn.run_sync(membership, room_id, user_id)
+
+
+def set_membership(conn: Connection, room_id: int, user_id: int, state: str) -> None:
+    conn.execute(
         delete(room_members).where(
             room_members.c.room_id == room_id, room_members.c.user_id == user_id
         )
     )
-    await conn.execute(insert(room_members).values(room_id=room_id, user_id=user_id, state=state))
+    conn.execute(insert(room_members).values(room_id=room_id, user_id=user_id, state=state))
+
+
+async def set_member_state(conn: AsyncConnection, room_id: int, user_id: int, state: str) -> None:
+    await conn.run_sync(set_membership, room_id, user_id, state)
+
+
+def join_view(conn: Connection, room_id: int, user_id: int) -> tuple[RoomRow | None, str | None]:
+    """What a join is decided on, in one unit of work: the room, and the user's membership
+    if it is private."""
+    found = room_row(conn, room_id)
+    private = found is not None and found.private
+    return found, membership(conn, room_id, user_id) if private else None
+
+
+def become_member(conn: Connection, room_id: int, user_id: int) -> bool:
+    """Make the user a member of a private room they were let into, unless they were
+    excluded meanwhile (False then)."""
+    state = membership(conn, room_id, user_id)
+    if state == "kicked":
+        return False
+    if state != "member":
+        set_membership(conn, room_id, user_id, "member")
+    return True
 
 
 async def update_room(conn: AsyncConnection, room_id: int, **values: object) -> RoomRow:

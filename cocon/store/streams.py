@@ -120,15 +120,28 @@ async def read_after(conn: AsyncConnection, stream_id: str, after: int, limit: i
     return [_entry(r) for r in rows]
 
 
-async def read_before(
-    conn: AsyncConnection, stream_id: str, before: int | None, limit: int
-) -> list[Entry]:
+def entries_before(conn: Connection, stream_id: str, before: int | None, limit: int) -> list[Entry]:
     """The ``limit`` entries just before ``before`` (or the latest), oldest first."""
     query = select(entries).where(entries.c.stream == stream_id)
     if before is not None:
         query = query.where(entries.c.seq < before)
-    rows = await conn.execute(query.order_by(entries.c.seq.desc()).limit(limit))
+    rows = conn.execute(query.order_by(entries.c.seq.desc()).limit(limit))
     return [_entry(r) for r in reversed(rows.all())]
+
+
+async def read_before(
+    conn: AsyncConnection, stream_id: str, before: int | None, limit: int
+) -> list[Entry]:
+    return await conn.run_sync(entries_before, stream_id, before, limit)
+
+
+def tail(
+    conn: Connection, stream_id: str, limit: int
+) -> tuple[tuple[int, int] | None, list[Entry]]:
+    """The position of a stream (None if it does not exist) and its last ``limit`` entries,
+    read in one unit of work."""
+    pos = position(conn, stream_id)
+    return pos, [] if pos is None else entries_before(conn, stream_id, pos[1] + 1, limit)
 
 
 class Appender:

@@ -22,34 +22,17 @@ from cocon.bus.memory import MemoryBus
 from cocon.gateway.hub import Hub
 from cocon.runtime import Runtime
 from cocon.safety.desk import SafetyDesk
-from cocon.store import identities, social
+from cocon.store import social
 from cocon.store.engine import Transactions
 from cocon.store.streams import Appended, write_batch
-
-
-async def _user(engine: AsyncEngine, pseudo: str, age: int) -> int:
-    now = time.time()
-    async with engine.begin() as db:
-        user = await db.run_sync(
-            identities.create_user,
-            pseudo=pseudo,
-            key=pseudo.lower(),
-            gender="autre",
-            age=age,
-            dep="75",
-            device_id=None,
-            now=now,
-            hold_until=now,
-            taken_from=None,
-        )
-    return user.id
+from tests.store_users import store_user
 
 
 async def test_the_store_is_read_only_for_entries_the_risk_has_not_seen(
     engine: AsyncEngine,
 ) -> None:
-    adult = await _user(engine, "Adulte", 35)
-    young = await _user(engine, "Jeune", 16)
+    adult = await store_user(engine, "Adulte", 35)
+    young = await store_user(engine, "Jeune", 16)
     async with engine.begin() as db:
         conv = await social.create_conversation(db, adult, young, time.time())
     stream = conv.stream
