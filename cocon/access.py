@@ -61,7 +61,7 @@ async def admit_to_room(room: RoomRow | None, state: str | None, password: str |
     if not room.private:
         return room
     if state == "kicked":
-        raise NotAllowed("Vous avez été exclu de ce salon.")
+        raise excluded()
     if state in ("member", "invited"):
         return room
     if room.password_hash is None:
@@ -73,6 +73,11 @@ async def admit_to_room(room: RoomRow | None, state: str | None, password: str |
     if not await asyncio.to_thread(verify_password, room.password_hash, password):
         raise BadRequest("Mot de passe incorrect.", code="wrong_password", field="password")
     return room
+
+
+def excluded() -> NotAllowed:
+    """The refusal of someone excluded from a private room."""
+    return NotAllowed("Vous avez été exclu de ce salon.")
 
 
 async def access_room_as_owner(conn: AsyncConnection, user_id: int, room_id: int) -> RoomRow:

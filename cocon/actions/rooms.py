@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 
-from cocon.access import access_room, access_room_as_owner, admit_to_room
+from cocon.access import access_room, access_room_as_owner, admit_to_room, excluded
 from cocon.actions import cams as cam_actions
 from cocon.actions import voice as voice_actions
 from cocon.actions.common import (
@@ -141,7 +141,7 @@ async def do_join(
         and state != "member"
         and not await rt.transactions.run(room_store.become_member, room.id, conn.user_id)
     ):
-        raise NotAllowed("Vous avez été exclu de ce salon.")
+        raise excluded()
     stream = room.stream
     conn.begin_sync(stream)
     try:
