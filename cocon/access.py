@@ -25,11 +25,14 @@ def parse_stream(stream: str) -> tuple[str, int]:
     return kind, int(ident)
 
 
-async def _open_room(conn: AsyncConnection, room_id: int) -> RoomRow:
-    room = await room_store.get(conn, room_id)
+def _opened(room: RoomRow | None) -> RoomRow:
     if room is None or room.closed:
         raise NotFound("Ce salon n'existe pas.")
     return room
+
+
+async def _open_room(conn: AsyncConnection, room_id: int) -> RoomRow:
+    return _opened(await room_store.get(conn, room_id))
 
 
 async def access_room(conn: AsyncConnection, user_id: int, room_id: int) -> RoomRow:
@@ -47,17 +50,14 @@ async def access_room_to_join(
     conn: AsyncConnection, user_id: int, room_id: int, password: str | None
 ) -> RoomRow:
     """A room the user may enter: public; private and member/invited; or the password."""
-    room = await room_store.get(conn, room_id)
-    private = room is not None and room.private
-    state = await room_store.member_state(conn, room_id, user_id) if private else None
+    room, state = await conn.run_sync(room_store.join_view, room_id, user_id)
     return await admit_to_room(room, state, password)
 
 
 async def admit_to_room(room: RoomRow | None, state: str | None, password: str | None) -> RoomRow:
     """The rule of :func:`access_room_to_join` on what the store said: the room (None if
     there is none) and, for a private one, the user's membership."""
-    if room is None or room.closed:
-        raise NotFound("Ce salon n'existe pas.")
+    room = _opened(room)
     if not room.private:
         return room
     if state == "kicked":

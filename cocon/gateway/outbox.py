@@ -1,8 +1,9 @@
 """Per-connection send queues, flushed once per event-loop tick.
 
-Senders never wait: a frame is appended to the connection's queue and every queue touched
-during the tick leaves in one ``transport.write`` at its end (coalescing). A connection
-whose kernel buffer is over the limit is cut; its client resumes.
+Senders never wait: a frame is appended to the connection's queue (a broadcast's frame only
+when more follows it in the tick) and every connection touched during the tick gets one
+``transport.write`` at its end (coalescing). A connection whose kernel buffer is over the
+limit is cut; its client resumes.
 """
 
 from __future__ import annotations
