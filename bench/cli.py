@@ -16,7 +16,7 @@ from typing import Any
 
 from bench import SCENARIOS
 from bench.procstat import raise_nofile
-from bench.scenarios import DEFAULTS, DESCRIPTIONS, RUNNERS, Figures, Params
+from bench.scenarios import DEFAULTS, DESCRIPTIONS, PER_MESSAGE, RUNNERS, Figures, Params
 
 FIGURES = (
     "cpu_us_per_delivery",
@@ -25,6 +25,7 @@ FIGURES = (
     "cpu_us_per_msg",
     "latency_p50_ms",
     "latency_p99_ms",
+    *PER_MESSAGE,
     "rss_kib_per_conn",
     "cpu_us_per_connect",
     "steady_cpu_us_per_delivery",
@@ -95,6 +96,7 @@ def build_params(args: argparse.Namespace) -> Params:
     p = Params(**DEFAULTS.get(args.scenario, {}))
     p.scenario = args.scenario
     p.profile_dir = args.profile
+    p.pin = args.pin
     for name in (
         "receivers",
         "messages",
@@ -277,6 +279,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--concurrency", type=_positive(int), help="parallel connects/enters")
     ap.add_argument(
         "--profile", metavar="DIR", help="py-spy the Cocon server during measured phases"
+    )
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="the load client on the last CPU, the servers on the others (default: the"
+        " kernel places them)",
     )
     ap.add_argument(
         "--timeout", dest="timeout_s", type=_positive(float), help="hard timeout per side (s)"

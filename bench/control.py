@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.servers import child_env, die_with_parent
+from bench.servers import child_env, child_setup
 
 
 class LoadClientError(RuntimeError):
@@ -23,8 +23,14 @@ class LoadClient:
     """``python -m bench.loadclient`` as a child process (its own process group)."""
 
     def __init__(
-        self, proto: str, port: int, concurrency: int | None = None, hard_timeout_s: float = 900.0
+        self,
+        proto: str,
+        port: int,
+        concurrency: int | None = None,
+        hard_timeout_s: float = 900.0,
+        cpus: frozenset[int] | None = None,
     ) -> None:
+        self.cpus = cpus
         self.config = {
             "proto": proto,
             "port": port,
@@ -54,7 +60,7 @@ class LoadClient:
                 stderr=log,
                 env=child_env(),
                 start_new_session=True,
-                preexec_fn=die_with_parent,
+                preexec_fn=child_setup(self.cpus),
                 limit=1 << 20,
             )
         finally:

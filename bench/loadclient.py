@@ -12,7 +12,8 @@ It then reads one command per line on stdin and answers one JSON line on stdout 
 - ``{"cmd": "burst", "messages": M, "timeout_s": T}``: the senders send M messages at once;
   the answer comes when the receivers got all N*M (or at the timeout).
 - ``{"cmd": "steady", "rate": R, "duration_s": D, "timeout_s": T}``: R messages/s for D s;
-  each receiver computes now - the timestamp the sender put in the text.
+  each receiver computes now - the timestamp the sender put in the text; the answer also
+  gives each message's first and last delivery (when its fan-out began and ended arriving).
 - ``{"cmd": "idle", "count": N, "timeout_s": T}``: N more connections, authenticated, idle.
 - ``{"cmd": "chat_setup", "users": U, "rooms": K}``: U users spread over K rooms, paired in
   private conversations (IRC: channels, and private messages to the partner's nick).
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import sys
@@ -83,6 +85,8 @@ class Counter:
         self.target = 0
         self.done: asyncio.Future[float] | None = None
         self.latencies: array[float] | None = None
+        # When armed per message: beside each latency sample, the send time of its message.
+        self.sent: array[float] | None = None
         self.disconnects = 0
         self.errors = 0
         self.error_codes: dict[str, int] = {}
@@ -91,10 +95,11 @@ class Counter:
         self.node_deliveries: list[int] = []
         self.node_latencies: list[array[float]] | None = None
 
-    def arm(self, target: int, latency: bool) -> asyncio.Future[float]:
+    def arm(self, target: int, latency: bool, per_message: bool = False) -> asyncio.Future[float]:
         self.deliveries = 0
         self.target = target
         self.latencies = array("d") if latency else None
+        self.sent = array("d") if latency and per_message else None
         self.node_deliveries = [0] * len(self.node_deliveries)
         several = latency and len(self.node_deliveries) > 1
         self.node_latencies = [array("d") for _ in self.node_deliveries] if several else None
@@ -111,7 +116,10 @@ class Counter:
         self.error_codes[code] = self.error_codes.get(code, 0) + 1
 
     def latency_summary(self) -> dict[str, float]:
-        return summarize(self.latencies)
+        out = summarize(self.latencies)
+        if self.sent and self.latencies is not None:
+            out.update(per_message(self.sent, self.latencies))
+        return out
 
     def per_node(self, receivers: list[int]) -> list[dict[str, float]]:
         """Deliveries (and latencies, if armed so) per node, when there are several."""
@@ -139,7 +147,27 @@ def summarize(latencies: array[float] | None) -> dict[str, float]:
     }
 
 
-def record_latencies(block: bytes, lat: array[float]) -> None:
+def per_message(sent: array[float], latencies: array[float]) -> dict[str, float]:
+    """Each message's first and last delivery (ms after it was sent), told apart by their
+    send times: how soon its fan-out began to arrive, and when all of it had."""
+    first: dict[float, float] = {}
+    last: dict[float, float] = {}
+    for t, ms in zip(sent, latencies, strict=True):
+        if ms < first.get(t, math.inf):
+            first[t] = ms
+        if ms > last.get(t, -math.inf):
+            last[t] = ms
+    firsts, lasts = sorted(first.values()), sorted(last.values())
+    return {
+        "latency_first_p50_ms": percentile(firsts, 50),
+        "latency_first_p99_ms": percentile(firsts, 99),
+        "latency_last_p50_ms": percentile(lasts, 50),
+        "latency_last_p99_ms": percentile(lasts, 99),
+    }
+
+
+def record_latencies(block: bytes, lat: array[float], sent: array[float] | None = None) -> None:
+    """A latency sample (ms) per timestamp in ``block``; its send time too into ``sent``."""
     now = time.time()
     i = block.find(MARK)
     while i >= 0:
@@ -147,7 +175,10 @@ def record_latencies(block: bytes, lat: array[float]) -> None:
         if j < 0:
             break
         with contextlib.suppress(ValueError):
-            lat.append((now - float(block[i + 3 : j])) * 1000.0)
+            t = float(block[i + 3 : j])
+            lat.append((now - t) * 1000.0)
+            if sent is not None:
+                sent.append(t)
         i = block.find(MARK, j)
 
 
@@ -221,7 +252,7 @@ class CoconConn(WSListener):
             return
         c = self.counter
         if c.latencies is not None:
-            record_latencies(data, c.latencies)
+            record_latencies(data, c.latencies, c.sent)
             if c.node_latencies is not None:
                 record_latencies(data, c.node_latencies[self.node])
         if c.node_deliveries:
@@ -400,7 +431,7 @@ class IrcConn(asyncio.Protocol):
             if n:
                 c = self.counter
                 if c.latencies is not None:
-                    record_latencies(block, c.latencies)
+                    record_latencies(block, c.latencies, c.sent)
                 c.add(n)
         if self.waiting is not None and self.waiter is not None:
             if self.waiting in block:
@@ -648,7 +679,7 @@ class Driver:
     async def steady(self, rate: float, duration_s: float, timeout_s: float) -> dict[str, Any]:
         total = max(1, round(rate * duration_s))
         expected = len(self.receivers) * total
-        done = self.counter.arm(expected, latency=True)
+        done = self.counter.arm(expected, latency=True, per_message=True)
         disc0 = self.counter.disconnects
         loop = asyncio.get_running_loop()
         t0 = loop.time()

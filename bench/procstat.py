@@ -4,6 +4,7 @@ share of the machine's CPU time that its hypervisor took (steal)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import time
@@ -38,6 +39,15 @@ def _read_stat(pid: int) -> tuple[int, int] | None:
     ppid = int(fields[1])
     ticks = int(fields[11]) + int(fields[12])
     return ppid, ticks
+
+
+def cpus_of(pids: list[int]) -> list[int]:
+    """The CPUs that any of ``pids`` may run on (each one's affinity, as the kernel has it)."""
+    cpus: set[int] = set()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            cpus |= os.sched_getaffinity(pid)
+    return sorted(cpus)
 
 
 def process_tree(root: int) -> list[int]:

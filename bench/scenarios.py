@@ -21,8 +21,16 @@ from typing import Any
 
 from bench.backing import Backing
 from bench.control import LoadClient
-from bench.procstat import machine_ticks, mark, process_tree, rss_kib, steal_pct, wait_quiet
-from bench.servers import CoconServer, NgircdServer, Server, cocon_command_budget
+from bench.procstat import (
+    cpus_of,
+    machine_ticks,
+    mark,
+    process_tree,
+    rss_kib,
+    steal_pct,
+    wait_quiet,
+)
+from bench.servers import CoconServer, NgircdServer, Placement, Server, cocon_command_budget
 
 Figures = dict[str, Any]
 
@@ -42,6 +50,7 @@ class Params:
     timeout_s: float = 600.0
     scenario: str = ""
     profile_dir: str | None = None  # py-spy the Cocon server during measured phases
+    pin: bool = False  # the load client on a CPU of its own, the servers on the others
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,7 +96,11 @@ class Side:
         self.server = server
         self.proto = proto
         self.params = params
-        self.client = LoadClient(proto, server.port, params.concurrency, params.timeout_s + 60)
+        self.placement = Placement.pinned() if params.pin else Placement()
+        server.cpus = self.placement.servers
+        self.client = LoadClient(
+            proto, server.port, params.concurrency, params.timeout_s + 60, self.placement.client
+        )
 
     async def __aenter__(self) -> Side:
         try:
@@ -135,6 +148,9 @@ class Side:
         }
         if len(roots) > 1:
             out["node_cpu_s"] = [b.cpu_s - a.cpu_s for a, b in zip(nodes0, nodes1, strict=True)]
+        if self.params.pin:  # what the kernel applied, read back
+            out["server_cpus"] = cpus_of([p for r in roots for p in process_tree(r)])
+            out["client_cpus"] = cpus_of([self.client.pid])
         return reply, {**out, **extra}
 
     def server_pids(self) -> list[int]:
@@ -211,6 +227,15 @@ async def _burst(side: Side, receivers: int, messages: int) -> Figures:
     }
 
 
+# A steady phase's messages, each by its first and its last delivery (ms after sending).
+PER_MESSAGE = (
+    "latency_first_p50_ms",
+    "latency_first_p99_ms",
+    "latency_last_p50_ms",
+    "latency_last_p99_ms",
+)
+
+
 async def _steady(side: Side) -> Figures:
     p = side.params
     reply, cpu = await side.measured(
@@ -222,6 +247,7 @@ async def _steady(side: Side) -> Figures:
         "latency_p99_ms": reply.get("latency_p99_ms", float("nan")),
         "latency_p90_ms": reply.get("latency_p90_ms", float("nan")),
         "latency_max_ms": reply.get("latency_max_ms", float("nan")),
+        **{k: reply.get(k, float("nan")) for k in PER_MESSAGE},
         "cpu_us_per_delivery": _per(cpu["server_cpu_s"], reply["deliveries"]),
         "deliveries_per_s": reply["deliveries_per_s"],
         "deliveries": reply["deliveries"],
@@ -291,6 +317,8 @@ async def s5(kind: str, p: Params) -> Figures:
         out: Figures = {"server": server.label, **setup, "messages": p.messages, **burst}
         out["burst_complete"] = burst["complete"]
         for key in ("latency_p50_ms", "latency_p99_ms", "latency_p90_ms", "latency_max_ms"):
+            out[key] = steady[key]
+        for key in PER_MESSAGE:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
@@ -420,6 +448,8 @@ class ClusterSide(Side):
     def __init__(self, servers: list[CoconServer], backing: Backing, params: Params) -> None:
         super().__init__(servers[0], "cocon", params)
         self.servers = servers
+        for srv in servers:
+            srv.cpus = self.placement.servers
         self.backing = backing
         self.client.config["ports"] = [srv.port for srv in servers]
 

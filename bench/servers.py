@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,35 @@ def die_with_parent() -> None:
         pass
 
 
+def child_setup(cpus: frozenset[int] | None) -> Callable[[], None]:
+    """A preexec_fn: the child dies with the bench process and, given ``cpus``, runs on
+    those CPUs only (its own children inherit them)."""
+
+    def setup() -> None:
+        die_with_parent()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    return setup
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The CPUs of the bench's children. By default none is set: the kernel places them.
+    Pinned (``--pin``): the load client on the last CPU the bench may use, the servers
+    under test (their process trees) on the others."""
+
+    servers: frozenset[int] | None = None
+    client: frozenset[int] | None = None
+
+    @classmethod
+    def pinned(cls) -> Placement:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise ServerError(f"--pin needs two CPUs or more; this process may use {cpus}")
+        return cls(servers=frozenset(cpus[:-1]), client=frozenset(cpus[-1:]))
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -145,6 +176,7 @@ class Server:
         self.log_path = self.tmp / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.label = self.kind
+        self.cpus: frozenset[int] | None = None  # set before start() to pin the process tree
 
     @property
     def pid(self) -> int:
@@ -161,7 +193,7 @@ class Server:
                 cwd=self.tmp,
                 env=env,
                 start_new_session=True,
-                preexec_fn=die_with_parent,
+                preexec_fn=child_setup(self.cpus),
             )
 
     async def _wait_ready(self, wait_s: float) -> None:

@@ -1,5 +1,6 @@
-"""Smoke tests of the bench harness: s1 and s3 with tiny numbers against Cocon and ngIRCd
-(JSON shape, complete phases), the IRC side of s3's closed loop, the steal share."""
+"""Smoke tests of the bench harness: s1, s2 (pinned) and s3 with tiny numbers against Cocon
+and ngIRCd (JSON shape, complete phases), the IRC side of s3's closed loop, the steal share,
+each message's first and last delivery."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import os
 import shutil
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.cli import steal_warning
-from bench.loadclient import Counter, IrcClient, IrcConn
+from bench.loadclient import Counter, IrcClient, IrcConn, per_message
 from bench.procstat import machine_ticks, steal_pct
-from bench.servers import NgircdServer
+from bench.servers import NgircdServer, Placement
 
 REPO = Path(__file__).resolve().parent.parent
 RECEIVERS, MESSAGES = 20, 20
@@ -62,6 +64,44 @@ def test_s1_smoke_both_sides() -> None:
     # ngIRCd may use less than one clock tick for so few deliveries: its CPU can read 0,
     # and a ratio over 0 is left out.
     assert "deliveries_per_s" in result["ratios"]
+
+
+def test_s2_pinned_smoke_both_sides() -> None:
+    """s2 with ``--pin``: the kernel holds each side's server tree (Cocon's store process
+    included) and load client on the CPUs given; each message's first and last delivery."""
+    _ngircd_or_skip()
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("--pin needs two CPUs")
+    placement = Placement.pinned()
+    result = _bench(f"s2 --receivers {RECEIVERS} --rate 20 --duration 1 --pin --timeout 45", 90)
+    for side in ("cocon", "reference"):
+        figures = result[side]
+        assert figures["complete"] is True and figures["deliveries"] == RECEIVERS * 20, side
+        assert figures["server_cpus"] == sorted(placement.servers or ()), figures
+        assert figures["client_cpus"] == sorted(placement.client or ()), figures
+        assert not set(figures["server_cpus"]) & set(figures["client_cpus"])
+        first50, last50 = figures["latency_first_p50_ms"], figures["latency_last_p50_ms"]
+        first99, last99 = figures["latency_first_p99_ms"], figures["latency_last_p99_ms"]
+        assert 0 < first50 <= last50 and first99 <= last99 <= figures["latency_max_ms"], figures
+    assert {"latency_first_p50_ms", "latency_last_p99_ms"} <= set(result["ratios"])
+
+
+async def test_first_and_last_delivery_of_each_message() -> None:
+    # Three messages (told apart by their send time), deliveries in arrival order.
+    sent = array("d", [10.0, 10.0, 20.0, 10.0, 20.0, 30.0])
+    latencies = array("d", [2.0, 5.0, 1.0, 9.0, 4.0, 7.0])
+    figures = per_message(sent, latencies)
+    # firsts: 2 (10.0), 1 (20.0), 7 (30.0); lasts: 9, 4, 7
+    assert figures["latency_first_p50_ms"] == 2.0 and figures["latency_first_p99_ms"] == 7.0
+    assert figures["latency_last_p50_ms"] == 7.0 and figures["latency_last_p99_ms"] == 9.0
+    counter = Counter()
+    counter.arm(6, latency=True, per_message=True)
+    assert counter.latencies is not None and counter.sent is not None
+    counter.latencies.extend(latencies)
+    counter.sent.extend(sent)
+    assert counter.latency_summary()["latency_last_p99_ms"] == 9.0
+    counter.arm(6, latency=True)  # a closed loop (s3) keeps no send times
+    assert counter.sent is None and "latency_first_p50_ms" not in counter.latency_summary()
 
 
 def test_s3_smoke_both_sides_with_a_connect_storm() -> None:
