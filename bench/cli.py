@@ -17,6 +17,7 @@ from typing import Any
 from bench import SCENARIOS
 from bench.procstat import raise_nofile
 from bench.scenarios import DEFAULTS, DESCRIPTIONS, PER_MESSAGE, RUNNERS, Figures, Params
+from bench.servers import Placement, ServerError
 
 FIGURES = (
     "cpu_us_per_delivery",
@@ -293,7 +294,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.pin:
+        try:
+            Placement.pinned()
+        except ServerError as exc:
+            ap.error(str(exc))  # a usage error (exit status 2), before any server starts
     raise_nofile()
     # SIGTERM unwinds like Ctrl-C, so that each side's servers and client are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

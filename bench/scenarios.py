@@ -234,6 +234,14 @@ PER_MESSAGE = (
     "latency_last_p50_ms",
     "latency_last_p99_ms",
 )
+# What s5 and s6 report of their steady phase's latency.
+STEADY_LATENCY = (
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "latency_p90_ms",
+    "latency_max_ms",
+    *PER_MESSAGE,
+)
 
 
 async def _steady(side: Side) -> Figures:
@@ -316,9 +324,7 @@ async def s5(kind: str, p: Params) -> Figures:
         steady = await _steady(side)
         out: Figures = {"server": server.label, **setup, "messages": p.messages, **burst}
         out["burst_complete"] = burst["complete"]
-        for key in ("latency_p50_ms", "latency_p99_ms", "latency_p90_ms", "latency_max_ms"):
-            out[key] = steady[key]
-        for key in PER_MESSAGE:
+        for key in STEADY_LATENCY:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
@@ -509,7 +515,7 @@ async def s6(kind: str, p: Params) -> Figures:
         out["messages"] = p.messages
         out["cpu_us_per_delivery"] = burst["cpu_us_per_delivery"]
         out["deliveries_per_s"] = burst["deliveries_per_s"]
-        for key in ("latency_p50_ms", "latency_p99_ms", "latency_p90_ms", "latency_max_ms"):
+        for key in STEADY_LATENCY:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]

@@ -86,6 +86,24 @@ def test_s2_pinned_smoke_both_sides() -> None:
     assert {"latency_first_p50_ms", "latency_last_p99_ms"} <= set(result["ratios"])
 
 
+def test_pin_on_one_cpu_is_a_usage_error() -> None:
+    """``--pin`` where the bench may use one CPU only: exit status 2 and a plain message,
+    before any server starts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "s2", "--pin", "--only", "cocon"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "--pin needs two CPUs" in out.stderr and "Traceback" not in out.stderr
+
+
 async def test_first_and_last_delivery_of_each_message() -> None:
     # Three messages (told apart by their send time), deliveries in arrival order.
     sent = array("d", [10.0, 10.0, 20.0, 10.0, 20.0, 30.0])
