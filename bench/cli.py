@@ -21,6 +21,8 @@ from bench.servers import Placement, ServerError
 
 FIGURES = (
     "cpu_us_per_delivery",
+    "client_cpu_us_per_delivery",
+    "total_cpu_us_per_delivery",
     "deliveries_per_s",
     "accepted_msgs_per_s",
     "cpu_us_per_msg",
@@ -30,6 +32,7 @@ FIGURES = (
     "rss_kib_per_conn",
     "cpu_us_per_connect",
     "steady_cpu_us_per_delivery",
+    "steady_total_cpu_us_per_delivery",
     "steady_deliveries_per_s",
 )
 # s6 only: PostgreSQL (this run's database's backends) and Redis (whole server) CPU.
@@ -43,6 +46,15 @@ S6_FIGURES = (
 # figure of either server, but of how comparable a run is (the sides run one after the other).
 STEAL = ("steal_pct", "steady_steal_pct", "half_steal_pct")
 STEAL_WARN_PCT = 5.0
+# The load client's share of a CPU during the phase whose latencies a scenario reports: at
+# or above CLIENT_WARN_UTIL the client is the bottleneck, and its own queueing is in them.
+LATENCY_CLIENT_UTIL = {
+    "s2": "client_cpu_util",
+    "s3": "half_client_cpu_util",
+    "s5": "steady_client_cpu_util",
+    "s6": "steady_client_cpu_util",
+}
+CLIENT_WARN_UTIL = 0.9
 S6_RATIO = "reference / cocon: two nodes / one node (> 1: two nodes cost more, or are slower)"
 
 
@@ -194,13 +206,41 @@ def steal_warning(result: dict[str, Any]) -> str | None:
     )
 
 
+def client_warning(result: dict[str, Any]) -> str | None:
+    """A warning when the load client was saturated while it timed the latencies (of
+    either side, at the median of the runs): they then measure the client as much as the
+    servers."""
+    key = LATENCY_CLIENT_UTIL.get(result["scenario"])
+    if key is None:
+        return None
+    worst = max(
+        (
+            v
+            for side in ("cocon", "reference")
+            if isinstance(v := (result.get(side) or {}).get(key), int | float)
+        ),
+        default=0.0,
+    )
+    if worst < CLIENT_WARN_UTIL:
+        return None
+    return (
+        f"warning: the load client used {worst:.0%} of a CPU while it timed the latencies "
+        f"({key}); they include its own queueing (try a lower --rate)"
+    )
+
+
+def caveats(result: dict[str, Any]) -> list[str]:
+    """What a reader of the figures must know about how comparable they are."""
+    return [w for w in (steal_warning(result), client_warning(result)) if w is not None]
+
+
 def render(result: dict[str, Any]) -> str:
     cocon: Figures = result["cocon"] or {}
     ref: Figures = result["reference"] or {}
     lines = [f"{result['scenario']}: {result['description']}"]
     lines.append("params: " + ", ".join(f"{k}={v}" for k, v in result["params"].items()))
     ref_name = ref.get("server", "-")
-    lines.append(f"{'figure':30} {'cocon':>14} {ref_name:>14} {'ratio':>8}")
+    lines.append(f"{'figure':34} {'cocon':>14} {ref_name:>14} {'ratio':>8}")
     keys = [k for k in FIGURES + S6_FIGURES if k in cocon or k in ref]
     keys += ["deliveries", "expected", "complete", "server_cpu_util", "client_cpu_util", *STEAL]
     for key in keys:
@@ -208,7 +248,7 @@ def render(result: dict[str, Any]) -> str:
             continue
         ratio = result["ratios"].get(key)
         lines.append(
-            f"{key:30} {_fmt(cocon.get(key, '-')):>14} {_fmt(ref.get(key, '-')):>14} "
+            f"{key:34} {_fmt(cocon.get(key, '-')):>14} {_fmt(ref.get(key, '-')):>14} "
             f"{(f'{ratio:.2f}x' if ratio is not None else ''):>8}"
         )
     if result["scenario"] == "s6":
@@ -221,9 +261,7 @@ def render(result: dict[str, Any]) -> str:
                 )
     if ref.get("note"):
         lines.append(f"reference: {ref['note']}")
-    warning = steal_warning(result)
-    if warning:
-        lines.append(warning)
+    lines.extend(caveats(result))
     if "ratio_direction" in result:
         lines.append(f"ratio = {result['ratio_direction']}")
     else:
@@ -307,8 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(run_scenario(args))
     if args.json:
         print(json.dumps(_finite(result), allow_nan=False))
-        warning = steal_warning(result)
-        if warning:
+        for warning in caveats(result):
             print(warning, file=sys.stderr)
     else:
         print(render(result))

@@ -143,6 +143,7 @@ class Side:
             "server_cpu_s": cpu,
             "wall_s": wall,
             "server_cpu_util": cpu / wall if wall > 0 else 0.0,
+            "client_cpu_s": c1.cpu_s - c0.cpu_s,
             "client_cpu_util": (c1.cpu_s - c0.cpu_s) / wall if wall > 0 else 0.0,
             "steal_pct": steal_pct(m0, m1),
         }
@@ -198,6 +199,23 @@ def _per(cpu_s: float, count: float) -> float:
     return cpu_s * 1e6 / count if count > 0 else float("nan")
 
 
+def _delivery_costs(cpu: Figures, deliveries: float) -> Figures:
+    """CPU per delivery: the server's (the goal's figure), the load client's, and both.
+
+    The kernel charges part of a delivery's TCP work to whichever process runs it: a
+    server that holds small writes back until the reader's ACK (Nagle's algorithm, which
+    ngIRCd leaves on) has them sent, and received, in the load client's system calls. The
+    total counts that work wherever it was billed; it also counts what reading the
+    protocol costs the client (more for a WebSocket frame than for an IRC line), so it is
+    an upper bound for Cocon (docs/benchmarks.md, fourteenth round)."""
+    server, client = cpu["server_cpu_s"], cpu["client_cpu_s"]
+    return {
+        "cpu_us_per_delivery": _per(server, deliveries),
+        "client_cpu_us_per_delivery": _per(client, deliveries),
+        "total_cpu_us_per_delivery": _per(server + client, deliveries),
+    }
+
+
 def _per_node(reply: dict[str, Any]) -> Figures:
     """Deliveries (and latencies) per node, when the load client spans several (s6)."""
     return {"per_node": reply["per_node"]} if "per_node" in reply else {}
@@ -213,7 +231,7 @@ async def _burst(side: Side, receivers: int, messages: int) -> Figures:
     p = side.params
     reply, cpu = await side.measured({"cmd": "burst", "messages": messages}, p.timeout_s / 2)
     return {
-        "cpu_us_per_delivery": _per(cpu["server_cpu_s"], reply["deliveries"]),
+        **_delivery_costs(cpu, reply["deliveries"]),
         "deliveries_per_s": reply["deliveries_per_s"],
         "deliveries": reply["deliveries"],
         "expected": reply["expected"],
@@ -256,7 +274,7 @@ async def _steady(side: Side) -> Figures:
         "latency_p90_ms": reply.get("latency_p90_ms", float("nan")),
         "latency_max_ms": reply.get("latency_max_ms", float("nan")),
         **{k: reply.get(k, float("nan")) for k in PER_MESSAGE},
-        "cpu_us_per_delivery": _per(cpu["server_cpu_s"], reply["deliveries"]),
+        **_delivery_costs(cpu, reply["deliveries"]),
         "deliveries_per_s": reply["deliveries_per_s"],
         "deliveries": reply["deliveries"],
         "expected": reply["expected"],
@@ -327,6 +345,8 @@ async def s5(kind: str, p: Params) -> Figures:
         for key in STEADY_LATENCY:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
+        out["steady_total_cpu_us_per_delivery"] = steady["total_cpu_us_per_delivery"]
+        out["steady_client_cpu_util"] = steady["client_cpu_util"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
         out["steady_steal_pct"] = steady["steal_pct"]
         out["steady_complete"] = steady["complete"]
@@ -514,10 +534,13 @@ async def s6(kind: str, p: Params) -> Figures:
         out: Figures = {"server": S6_ONE if nodes == 1 else S6_TWO, "nodes": nodes, **setup}
         out["messages"] = p.messages
         out["cpu_us_per_delivery"] = burst["cpu_us_per_delivery"]
+        out["total_cpu_us_per_delivery"] = burst["total_cpu_us_per_delivery"]
         out["deliveries_per_s"] = burst["deliveries_per_s"]
         for key in STEADY_LATENCY:
             out[key] = steady[key]
         out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
+        out["steady_total_cpu_us_per_delivery"] = steady["total_cpu_us_per_delivery"]
+        out["steady_client_cpu_util"] = steady["client_cpu_util"]
         out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
         out["steal_pct"] = burst["steal_pct"]
         out["steady_steal_pct"] = steady["steal_pct"]

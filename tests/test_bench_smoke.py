@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bench.cli import steal_warning
+from bench.cli import caveats, client_warning, steal_warning
 from bench.loadclient import Counter, IrcClient, IrcConn, per_message
 from bench.procstat import machine_ticks, steal_pct
 from bench.servers import NgircdServer, Placement
@@ -60,6 +60,13 @@ def test_s1_smoke_both_sides() -> None:
         assert figures["deliveries_per_s"] > 0
         assert figures["cpu_us_per_delivery"] >= 0
         assert 0.0 <= figures["steal_pct"] <= 100.0
+        # The load client's CPU is read from /proc like the server's (in clock ticks: so
+        # few deliveries may take less than one), and the total is the sum of the two.
+        assert figures["client_cpu_s"] >= 0, figures
+        server, client = figures["server_cpu_s"], figures["client_cpu_s"]
+        per = 1e6 / figures["deliveries"]
+        assert figures["client_cpu_us_per_delivery"] == pytest.approx(client * per)
+        assert figures["total_cpu_us_per_delivery"] == pytest.approx((server + client) * per)
     assert result["cocon"]["acks"] == MESSAGES
     # ngIRCd may use less than one clock tick for so few deliveries: its CPU can read 0,
     # and a ratio over 0 is left out.
@@ -167,6 +174,24 @@ def test_steal_share_and_warning() -> None:
     warning = steal_warning(noisy)
     assert warning is not None and "23 %" in warning
     assert steal_warning({"cocon": None, "reference": {"steady_steal_pct": 7.5}}) is not None
+
+
+def test_saturated_client_warning() -> None:
+    """The warning names the phase whose latencies the client timed; a burst (s1) where
+    the client runs flat out is not one, nor is a client below the threshold."""
+    idle = {"scenario": "s2", "cocon": {"client_cpu_util": 0.5}, "reference": None}
+    assert client_warning(idle) is None and caveats(idle) == []
+    busy = {
+        "scenario": "s2",
+        "cocon": {"client_cpu_util": 0.5},
+        "reference": {"client_cpu_util": 0.95},
+    }
+    warning = client_warning(busy)
+    assert warning is not None and "95%" in warning and "client_cpu_util" in warning
+    assert caveats(busy) == [warning]
+    s5 = {"scenario": "s5", "cocon": {"client_cpu_util": 0.99, "steady_client_cpu_util": 0.92}}
+    assert "steady_client_cpu_util" in (client_warning(s5) or "")
+    assert client_warning({"scenario": "s1", "cocon": {"client_cpu_util": 0.99}}) is None
 
 
 async def test_irc_chat_line_is_acknowledged_and_a_refusal_counted() -> None:
