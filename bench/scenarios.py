@@ -139,12 +139,13 @@ class Side:
                     profiler.kill()
         wall = s1.wall - s0.wall
         cpu = s1.cpu_s - s0.cpu_s
+        client = c1.cpu_s - c0.cpu_s
         out: Figures = {
             "server_cpu_s": cpu,
             "wall_s": wall,
             "server_cpu_util": cpu / wall if wall > 0 else 0.0,
-            "client_cpu_s": c1.cpu_s - c0.cpu_s,
-            "client_cpu_util": (c1.cpu_s - c0.cpu_s) / wall if wall > 0 else 0.0,
+            "client_cpu_s": client,
+            "client_cpu_util": client / wall if wall > 0 else 0.0,
             "steal_pct": steal_pct(m0, m1),
         }
         if len(roots) > 1:
@@ -334,6 +335,21 @@ async def s2(kind: str, p: Params) -> Figures:
         return {"server": server.label, **setup, "rate": p.rate, **figures}
 
 
+def _steady_summary(steady: Figures, rate: float) -> Figures:
+    """What s5 and s6 report of their steady phase (after a burst): its latencies, and
+    its other figures under ``steady_`` names."""
+    return {
+        **{key: steady[key] for key in STEADY_LATENCY},
+        "steady_cpu_us_per_delivery": steady["cpu_us_per_delivery"],
+        "steady_total_cpu_us_per_delivery": steady["total_cpu_us_per_delivery"],
+        "steady_client_cpu_util": steady["client_cpu_util"],
+        "steady_deliveries_per_s": steady["deliveries_per_s"],
+        "steady_steal_pct": steady["steal_pct"],
+        "steady_complete": steady["complete"],
+        "steady_rate": rate,
+    }
+
+
 async def s5(kind: str, p: Params) -> Figures:
     server, proto = make_server(kind)
     async with Side(server, proto, p) as side:
@@ -342,15 +358,7 @@ async def s5(kind: str, p: Params) -> Figures:
         steady = await _steady(side)
         out: Figures = {"server": server.label, **setup, "messages": p.messages, **burst}
         out["burst_complete"] = burst["complete"]
-        for key in STEADY_LATENCY:
-            out[key] = steady[key]
-        out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
-        out["steady_total_cpu_us_per_delivery"] = steady["total_cpu_us_per_delivery"]
-        out["steady_client_cpu_util"] = steady["client_cpu_util"]
-        out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
-        out["steady_steal_pct"] = steady["steal_pct"]
-        out["steady_complete"] = steady["complete"]
-        out["steady_rate"] = p.rate
+        out.update(_steady_summary(steady, p.rate))
         out["complete"] = burst["complete"] and steady["complete"]
         return out
 
@@ -536,22 +544,14 @@ async def s6(kind: str, p: Params) -> Figures:
         out["cpu_us_per_delivery"] = burst["cpu_us_per_delivery"]
         out["total_cpu_us_per_delivery"] = burst["total_cpu_us_per_delivery"]
         out["deliveries_per_s"] = burst["deliveries_per_s"]
-        for key in STEADY_LATENCY:
-            out[key] = steady[key]
-        out["steady_cpu_us_per_delivery"] = steady["cpu_us_per_delivery"]
-        out["steady_total_cpu_us_per_delivery"] = steady["total_cpu_us_per_delivery"]
-        out["steady_client_cpu_util"] = steady["client_cpu_util"]
-        out["steady_deliveries_per_s"] = steady["deliveries_per_s"]
         out["steal_pct"] = burst["steal_pct"]
-        out["steady_steal_pct"] = steady["steal_pct"]
+        out.update(_steady_summary(steady, p.rate))
         out.update(_s6_phase(burst, burst["deliveries"]))
         steady_extra = _s6_phase(steady, steady["deliveries"])
         out.update({f"steady_{k}": v for k, v in steady_extra.items()})
-        out["steady_rate"] = p.rate
         out["deliveries"] = burst["deliveries"] + steady["deliveries"]
         out["expected"] = burst["expected"] + steady["expected"]
         out["burst_complete"] = burst["complete"]
-        out["steady_complete"] = steady["complete"]
         out["complete"] = burst["complete"] and steady["complete"]
         out["burst"] = burst
         out["steady"] = steady
