@@ -542,6 +542,7 @@ async def s6(kind: str, p: Params) -> Figures:
         out: Figures = {"server": S6_ONE if nodes == 1 else S6_TWO, "nodes": nodes, **setup}
         out["messages"] = p.messages
         out["cpu_us_per_delivery"] = burst["cpu_us_per_delivery"]
+        out["client_cpu_us_per_delivery"] = burst["client_cpu_us_per_delivery"]
         out["total_cpu_us_per_delivery"] = burst["total_cpu_us_per_delivery"]
         out["deliveries_per_s"] = burst["deliveries_per_s"]
         out["steal_pct"] = burst["steal_pct"]
