@@ -109,8 +109,7 @@ def _info(user: UserBrief, row: CamRow) -> CamInfo:
 async def room_cams(rt: Runtime, room_id: int, blocked: AbstractSet[int]) -> list[CamInfo]:
     """The live cams of a room, without those of people the reader blocked. A cam whose
     publisher is no longer in the room (their node died) is not listed."""
-    async with rt.engine.connect() as db:
-        rows = await cam_store.live(db, room_id)
+    rows = await rt.transactions.run(cam_store.live, room_id)
     if not rows:
         return []
     present = set(await rt.presence.members(room_id))

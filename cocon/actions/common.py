@@ -46,9 +46,8 @@ async def briefs(rt: Runtime, user_ids: Iterable[int]) -> dict[int, UserBrief]:
     found = {i: rt.briefs[i] for i in ids if i in rt.briefs}
     missing = [i for i in ids if i not in found]
     if missing:
-        async with rt.engine.connect() as conn:
-            for user in await identities.users_by_ids(conn, missing):
-                found[user.id] = remember(rt, user)
+        for user in await rt.transactions.run(identities.users_by_ids, missing):
+            found[user.id] = remember(rt, user)
     return found
 
 

@@ -67,8 +67,7 @@ async def dm_facts(rt: Runtime, user_id: int, conv_id: int) -> DmFacts:
     kept = cache.facts.get(conv_id)
     if kept is not None and kept.conv.has(user_id) and time.monotonic() - kept.fetched < FRESH_S:
         return kept
-    async with rt.engine.connect() as db:
-        found = await social.conversation_facts(db, conv_id)
+    found = await rt.transactions.run(social.conversation_facts, conv_id)
     conv = participant_of(found.conv if found else None, user_id)
     assert found is not None  # else participant_of raised
     facts = DmFacts(

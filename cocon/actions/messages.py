@@ -312,7 +312,9 @@ async def _resume_one(
             missed = pos[1] - last_seq
             ok = pos[0] == epoch and 0 <= missed <= rt.settings.replay_limit
             entries = (
-                await stream_store.read_after(db, stream, last_seq, missed) if ok and missed else []
+                await db.run_sync(stream_store.read_after, stream, last_seq, missed)
+                if ok and missed
+                else []
             )
         if ok:
             for event in await entry_events(rt, entries, conn.blocked, replay=True):

@@ -110,8 +110,7 @@ async def _risk(rt: Runtime, conv_id: int, stream: str) -> TrackedRisk:
     latest = rt.hub.last_seq(stream)
     if latest is not None and tracked.last_seq >= latest:
         return tracked  # it saw every entry this node fanned out: no read of the store
-    async with rt.engine.connect() as db:
-        entries = await stream_store.read_after(db, stream, tracked.last_seq, 200)
+    entries = await rt.transactions.run(stream_store.read_after, stream, tracked.last_seq, 200)
     ages = await briefs(rt, {e.sender_id for e in entries if e.sender_id is not None})
     for e in entries:
         if e.kind == "text" and e.sender_id is not None and e.sender_id in ages:

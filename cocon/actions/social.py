@@ -103,8 +103,7 @@ async def do_friend_remove(
 
 
 async def friends_of(rt: Runtime, user_id: int) -> list[FriendInfo]:
-    async with rt.engine.connect() as db:
-        rows = await db.run_sync(social.friendships_of, user_id)
+    rows = await rt.transactions.run(social.friendships_of, user_id)
     peers = [r.peer_of(user_id) for r in rows]
     online = await rt.presence.online(peers)
     out = []
@@ -121,8 +120,7 @@ async def do_list_friends(rt: Runtime, conn: Connection, ref: str | None = None)
 
 async def online_changed(rt: Runtime, user_id: int, online: bool) -> None:
     """Tracker callback: tell the user's friends."""
-    async with rt.engine.connect() as db:
-        rows = await db.run_sync(social.friendships_of, user_id)
+    rows = await rt.transactions.run(social.friendships_of, user_id)
     who = await brief(rt, user_id)
     if who is None:
         return

@@ -150,7 +150,7 @@ class _StoreSource:
         from cocon.actions.common import entry_events
 
         async with self._view.engine.connect() as db:
-            entries = await read_after(db, topic, after, limit)
+            entries = await db.run_sync(read_after, topic, after, limit)
         # Rendered for nobody in particular: the hub frames ``hidden`` for blockers itself.
         events = await entry_events(self._view.as_runtime(), entries, set())
         return [
@@ -533,6 +533,7 @@ class RedisPresence:
         """Announcements and backfills made by Redis (dead-node sweeps, resyncs) then use the
         node's own Runtime: its settings, presence and caches, not a partial stand-in."""
         self._view.runtime = runtime
+
     def _k_node(self, node: str) -> str:
         return f"{self._p}:node:{node}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cocon.store.tables import room_cams, rooms
@@ -37,8 +37,8 @@ async def set_public_cams(conn: AsyncConnection, allowed: bool) -> None:
     await conn.execute(update(rooms).where(rooms.c.private.is_(False)).values(cams=allowed))
 
 
-async def live(conn: AsyncConnection, room_id: int) -> list[CamRow]:
-    rows = await conn.execute(
+def live(conn: Connection, room_id: int) -> list[CamRow]:
+    rows = conn.execute(
         select(room_cams).where(room_cams.c.room_id == room_id).order_by(room_cams.c.started_at)
     )
     return [_cam(r) for r in rows]
@@ -86,7 +86,7 @@ async def remove(
 
 async def remove_room(conn: AsyncConnection, room_id: int) -> list[CamRow]:
     """Forget every cam of a room (cams turned off); returns what was live."""
-    found = await live(conn, room_id)
+    found = await conn.run_sync(live, room_id)
     await conn.execute(delete(room_cams).where(room_cams.c.room_id == room_id))
     return found
 

@@ -78,11 +78,14 @@ class Transactions:
       load (each statement gives the GIL back and waits for the busy event loop), and that
       slowness is the group commit's window: batches of hundreds of messages
       (docs/benchmarks.md, ninth and tenth rounds).
-    - the others (enters, hellos, welcomes, joins, pseudo holds) run in the store process, a
-      spawned child of the node that takes nothing from its GIL; the event loop writes
-      their function and arguments to its socket and reads the result back, so all three
-      pickle (the function is module-level). On the store thread beside a chat, an enter
-      ran 14 ms instead of 4 and waited seconds behind the commits (tenth round).
+    - the others (enters, hellos, welcomes, joins, pseudo holds, and the chat's reads:
+      friendships, live cams, briefs, a conversation's facts and unseen entries) run in
+      the store process, a spawned child of the node that takes nothing from its GIL; the
+      event loop writes their function and arguments to its socket and reads the result
+      back, so all three pickle (the function is module-level). On the store thread beside
+      a chat, an enter ran 14 ms instead of 4 and waited seconds behind the commits (tenth
+      round); through the async engine, each read cost hand-offs to an aiosqlite thread
+      (fifteenth round).
 
     The two meet only at SQLite's write lock (``busy_timeout``). With PostgreSQL, every
     unit runs through the async engine's ``run_sync`` (each statement is a round trip to

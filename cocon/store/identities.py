@@ -195,10 +195,10 @@ async def user_by_id(conn: AsyncConnection, user_id: int) -> UserRow | None:
     return None if row is None else _user(row)
 
 
-async def users_by_ids(conn: AsyncConnection, ids: list[int]) -> list[UserRow]:
+def users_by_ids(conn: Connection, ids: list[int]) -> list[UserRow]:
     if not ids:
         return []
-    rows = await conn.execute(select(*_USER_COLS).where(users.c.id.in_(ids)))
+    rows = conn.execute(select(*_USER_COLS).where(users.c.id.in_(ids)))
     return [_user(r) for r in rows]
 
 

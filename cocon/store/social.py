@@ -77,9 +77,9 @@ class ConversationFacts:
     last_seq: int  # of the conversation's stream
 
 
-async def conversation_facts(conn: AsyncConnection, conv_id: int) -> ConversationFacts | None:
+def conversation_facts(conn: Connection, conv_id: int) -> ConversationFacts | None:
     params = {"conv_id": conv_id, "stream": conversation_stream(conv_id)}
-    row = (await conn.execute(_FACTS, params)).one_or_none()
+    row = conn.execute(_FACTS, params).one_or_none()
     if row is None:
         return None
     m = row._mapping

@@ -114,9 +114,9 @@ _READ_AFTER = (
 )
 
 
-async def read_after(conn: AsyncConnection, stream_id: str, after: int, limit: int) -> list[Entry]:
+def read_after(conn: Connection, stream_id: str, after: int, limit: int) -> list[Entry]:
     """Entries with ``seq > after``, oldest first, at most ``limit``."""
-    rows = await conn.execute(_READ_AFTER, {"stream_id": stream_id, "after": after, "limit": limit})
+    rows = conn.execute(_READ_AFTER, {"stream_id": stream_id, "after": after, "limit": limit})
     return [_entry(r) for r in rows]
 
 

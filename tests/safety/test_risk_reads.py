@@ -37,8 +37,13 @@ async def test_the_store_is_read_only_for_entries_the_risk_has_not_seen(
         conv = await social.create_conversation(db, adult, young, time.time())
     stream = conv.stream
     hub = Hub(MemoryBus())
-    rt = cast(Runtime, SimpleNamespace(engine=engine, hub=hub, safety=SafetyDesk(), briefs={}))
     transactions = Transactions(engine)
+    rt = cast(
+        Runtime,
+        SimpleNamespace(
+            engine=engine, transactions=transactions, hub=hub, safety=SafetyDesk(), briefs={}
+        ),
+    )
 
     async def stored(sender: int, text: str, published: bool) -> int:
         request = text_request(stream, sender, uuid.uuid4().hex, text, [])
