@@ -39,10 +39,7 @@ async def test_the_store_is_read_only_for_entries_the_risk_has_not_seen(
     hub = Hub(MemoryBus())
     transactions = Transactions(engine)
     rt = cast(
-        Runtime,
-        SimpleNamespace(
-            engine=engine, transactions=transactions, hub=hub, safety=SafetyDesk(), briefs={}
-        ),
+        Runtime, SimpleNamespace(transactions=transactions, hub=hub, safety=SafetyDesk(), briefs={})
     )
 
     async def stored(sender: int, text: str, published: bool) -> int:
