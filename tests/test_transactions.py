@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cocon.errors import ClientError
 from cocon.moderation.gate import Banned
-from cocon.store.engine import Transactions
+from cocon.store.engine import WRITER_CHECKPOINT_PAGES, Transactions
 
 
 def _hold(db: Connection, started: str, release: str) -> str:
@@ -158,3 +158,32 @@ async def test_a_closed_store_refuses_units(engine: AsyncEngine) -> None:
             await unit.run(_pid, urgent=urgent)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # ended and reaped
+
+
+def _autocheckpoint(db: Connection) -> int:
+    return int(db.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+def _fill(db: Connection, rows: int) -> None:
+    db.execute(
+        text("INSERT INTO scratch (name) VALUES (:name)"),
+        [{"name": f"{i:06d}" + "x" * 2000} for i in range(rows)],
+    )
+
+
+async def test_the_store_process_checkpoints_for_the_commits(
+    transactions: Transactions, tmp_path: Path
+) -> None:
+    """A message commit carries no checkpoint (the database file's writes and fsync) before
+    the WAL reaches WRITER_CHECKPOINT_PAGES; the store process's checkpointer copies the
+    WAL into the file within seconds."""
+    assert await transactions.run(_autocheckpoint, urgent=True) == WRITER_CHECKPOINT_PAGES
+    assert await transactions.run(_autocheckpoint) == 1000  # SQLite's default
+    db_file = tmp_path / "store.db"
+    before = db_file.stat().st_size
+    for _ in range(4):  # ~1,200 pages of WAL: past SQLite's own threshold of 1,000
+        await transactions.run(_fill, 600, urgent=True)
+    async with asyncio.timeout(10):
+        while db_file.stat().st_size < before + 4 * 600 * 2000:
+            await asyncio.sleep(0.1)
+    assert len(await transactions.run(_scratch)) == 2400

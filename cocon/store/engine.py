@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import pickle
 import signal
 import socket
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -87,6 +91,10 @@ class Transactions:
       round); through the async engine, each read cost hand-offs to an aiosqlite thread
       (fifteenth round).
 
+    Checkpoints (copying the WAL back into the database file) are the store process's
+    too: a thread of its own runs one every ``CHECKPOINT_EVERY_S``, and the store
+    thread's connection only past ``WRITER_CHECKPOINT_PAGES``.
+
     The two meet only at SQLite's write lock (``busy_timeout``). With PostgreSQL, every
     unit runs through the async engine's ``run_sync`` (each statement is a round trip to
     the server either way). A unit whose caller was cancelled still runs; only its answer
@@ -103,7 +111,7 @@ class Transactions:
         url = engine.url
         if url.get_backend_name() == "sqlite":
             self._url = url.set(drivername="sqlite+pysqlite").render_as_string(False)
-            self._sync = _sqlite_engine(self._url, check_same_thread=False)
+            self._sync = _sqlite_engine(self._url, writer=True, check_same_thread=False)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="cocon-store")
         self._link: _StoreLink | None = None
         self._starting: asyncio.Future[_StoreLink] | None = None
@@ -171,11 +179,46 @@ class Transactions:
             self._conn = None
 
 
-def _sqlite_engine(url: str, **connect_args: Any) -> Engine:
-    """A plain (pysqlite) engine of one connection on the node's SQLite file."""
+# How often the store process checkpoints the WAL. By default SQLite checkpoints in the
+# commit that takes the WAL past 1,000 pages, and that commit is a message batch on the
+# store thread: its fan-out then waits for the database file's writes and fsync too. A
+# PASSIVE checkpoint from another connection never blocks the writer; each second's WAL
+# is copied in 1-2 ms at s2's pace. The store thread's connection checkpoints only past
+# WRITER_CHECKPOINT_PAGES: under a sustained load the writer commits while a background
+# checkpoint runs, the WAL is then never wholly copied, and SQLite can only start it over
+# after a checkpoint by the writer itself (without one, 374 MB of WAL in one s3 run). The
+# other connections keep SQLite's default. Measured in docs/benchmarks.md, sixteenth round.
+CHECKPOINT_EVERY_S = 1.0
+WRITER_CHECKPOINT_PAGES = 10_000  # 40 MB of WAL with 4 KiB pages
+
+
+def _sqlite_engine(url: str, *, writer: bool = False, **connect_args: Any) -> Engine:
+    """A plain (pysqlite) engine of one connection on the node's SQLite file; ``writer``:
+    the store thread's, which leaves checkpoints to the store process."""
     engine = create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args)
     event.listen(engine, "connect", _sqlite_pragmas)
+    if writer:
+        event.listen(engine, "connect", _writer_pragmas)
     return engine
+
+
+def _writer_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
+    cur.close()
+
+
+def _checkpoints(url: str, stop: threading.Event) -> None:
+    """The store process's checkpointer: a PASSIVE checkpoint every ``CHECKPOINT_EVERY_S``,
+    on a connection of its own, until ``stop`` is set."""
+    engine = _sqlite_engine(url)
+    while not stop.wait(CHECKPOINT_EVERY_S):
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception as exc:  # the next one may succeed; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed: %s", exc)
+    engine.dispose()
 
 
 # -- the store process and the node's side of its socket ---------------------------------
@@ -280,11 +323,25 @@ class _StoreLink(asyncio.Protocol):
 
 def _store_main(sock: socket.socket, url: str) -> None:
     """The store process: run the units received, in order, until the node closes its end
-    of the socket (or is gone)."""
+    of the socket (or is gone), and checkpoint the WAL meanwhile."""
     # A Ctrl-C to the terminal's group is the node's to handle: it ends this process once
     # its units are done.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock.setblocking(True)
+    stop = threading.Event()
+    checkpointer = threading.Thread(
+        target=_checkpoints, args=(url, stop), name="cocon-checkpoints", daemon=True
+    )
+    checkpointer.start()
+    try:
+        _serve_units(sock, url)
+    finally:
+        stop.set()
+        checkpointer.join()
+
+
+def _serve_units(sock: socket.socket, url: str) -> None:
+    """Run each unit received on ``sock``, in order, and send back its result."""
     engine = _sqlite_engine(url)
     conn: Connection | None = None
     buffer = bytearray()
