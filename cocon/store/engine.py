@@ -179,15 +179,13 @@ class Transactions:
             self._conn = None
 
 
-# How often the store process checkpoints the WAL. By default SQLite checkpoints in the
-# commit that takes the WAL past 1,000 pages, and that commit is a message batch on the
-# store thread: its fan-out then waits for the database file's writes and fsync too. A
-# PASSIVE checkpoint from another connection never blocks the writer; each second's WAL
-# is copied in 1-2 ms at s2's pace. The store thread's connection checkpoints only past
-# WRITER_CHECKPOINT_PAGES: under a sustained load the writer commits while a background
-# checkpoint runs, the WAL is then never wholly copied, and SQLite can only start it over
-# after a checkpoint by the writer itself (without one, 374 MB of WAL in one s3 run). The
-# other connections keep SQLite's default. Measured in docs/benchmarks.md, sixteenth round.
+# SQLite's default checkpoint runs inside the commit that takes the WAL past 1,000 pages:
+# a message batch on the store thread, whose fan-out then waits for the database file's
+# writes and fsync. The store process checkpoints instead (PASSIVE: it never blocks the
+# writer). The writer keeps a checkpoint of its own past WRITER_CHECKPOINT_PAGES because
+# a background checkpoint never catches up with a sustained writer, and SQLite starts the
+# WAL over only after the writer's own. Figures: docs/architecture.md, "Checkpoints in the
+# store process".
 CHECKPOINT_EVERY_S = 1.0
 WRITER_CHECKPOINT_PAGES = 10_000  # 40 MB of WAL with 4 KiB pages
 
