@@ -119,6 +119,7 @@ def build_params(args: argparse.Namespace) -> Params:
         "users",
         "rooms",
         "storm",
+        "nodes",
         "concurrency",
         "senders",
         "timeout_s",
@@ -313,6 +314,12 @@ def parser() -> argparse.ArgumentParser:
         help="s3: guests arriving per second during a third phase at half rate (default: none)",
     )
     ap.add_argument(
+        "--nodes",
+        type=_positive(int),
+        help="s3: Cocon as N nodes sharing a fresh PostgreSQL database and Redis prefix"
+        " (default: one node on its embedded SQLite)",
+    )
+    ap.add_argument(
         "--senders", type=_positive(int), help="sender connections (default: 1 or as needed)"
     )
     ap.add_argument("--concurrency", type=_positive(int), help="parallel connects/enters")
@@ -334,6 +341,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
+    if args.nodes is not None and args.scenario != "s3":
+        ap.error("--nodes is an option of s3 (s6 compares one node with two)")
     if args.pin:
         try:
             Placement.pinned()

@@ -2,9 +2,9 @@
 
 ``python -m bench.loadclient '<config json>'`` where the config is
 ``{"proto": "cocon" | "irc", "port": P, "hard_timeout_s": T, "concurrency": C}``, plus
-``"ports": [P1, P2, ...]`` for several Cocon nodes of one deployment (s6): receivers are then
-spread round-robin over the nodes, senders stay on the first one, and deliveries and latencies
-are also reported per node.
+``"ports": [P1, P2, ...]`` for several Cocon nodes of one deployment (s6, s3 --nodes):
+receivers (s3: users) are then spread round-robin over the nodes, fan-out senders stay on the
+first one, and fan-out deliveries and latencies are also reported per node.
 It then reads one command per line on stdin and answers one JSON line on stdout per command:
 
 - ``{"cmd": "fanout_setup", "receivers": N, "senders": K}``: N receivers and K senders (1
@@ -724,14 +724,19 @@ class Driver:
 
     # -- chat mix (s3)
     async def chat_setup(self, users: int, rooms: int, timeout_s: float) -> dict[str, Any]:
-        """User i joins room i mod K; users 2j and 2j+1 talk in private too."""
+        """User i joins room i mod K; users 2j and 2j+1 talk in private too. With several
+        nodes, user i is on node i mod N (so each private pair spans two nodes)."""
         if self.proto != "cocon":
             return await self._irc_chat_setup(users, rooms, timeout_s)
         t0 = time.monotonic()
         await self.cocon.room_id(0)
         room_ids = self.cocon.rooms[:rooms]
+        nodes = self.cocons
         conns = await self._gather(
-            [self.cocon.connect(f"usr{i}", room_ids[i % len(room_ids)]) for i in range(users)],
+            [
+                nodes[i % len(nodes)].connect(f"usr{i}", room_ids[i % len(room_ids)])
+                for i in range(users)
+            ],
             timeout_s,
         )
         self.users = conns
@@ -762,7 +767,14 @@ class Driver:
         for conn in self.users:
             conn.counting = True
         await asyncio.sleep(0.5)
-        return {"users": len(self.users), "rooms": len(room_ids), "setup_s": time.monotonic() - t0}
+        out: dict[str, Any] = {
+            "users": len(self.users),
+            "rooms": len(room_ids),
+            "setup_s": time.monotonic() - t0,
+        }
+        if len(nodes) > 1:
+            out["users_per_node"] = [len(range(i, users, len(nodes))) for i in range(len(nodes))]
+        return out
 
     async def _irc_chat_setup(self, users: int, rooms: int, timeout_s: float) -> dict[str, Any]:
         """The same mix on IRC: a channel per room; a private conversation needs no set-up

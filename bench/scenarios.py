@@ -51,6 +51,7 @@ class Params:
     scenario: str = ""
     profile_dir: str | None = None  # py-spy the Cocon server during measured phases
     pin: bool = False  # the load client on a CPU of its own, the servers on the others
+    nodes: int = 0  # s3: Cocon as this many nodes on PostgreSQL + Redis (0: one, embedded)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -410,68 +411,89 @@ STORM_FIGURES = (
 
 
 async def s3(kind: str, p: Params) -> Figures:
-    """The chat mix; each side at its own saturation, then at half of it (and the storm)."""
-    names = ",".join(f"Salon {i + 1}" for i in range(p.rooms))
-    server, proto = make_server(kind, {"COCON_PUBLIC_ROOMS": names})
-    async with Side(server, proto, p) as side:
-        setup = await side.client.call(
-            {"cmd": "chat_setup", "users": p.users, "rooms": p.rooms}, p.timeout_s
+    """The chat mix; each side at its own saturation, then at half of it (and the storm).
+
+    With ``nodes``, Cocon's side is that many nodes of one deployment on a fresh PostgreSQL
+    database and Redis prefix (user i on node i mod N); the reference side is unchanged."""
+    rooms = {"COCON_PUBLIC_ROOMS": ",".join(f"Salon {i + 1}" for i in range(p.rooms))}
+    if kind != "cocon" or not p.nodes:
+        server, proto = make_server(kind, rooms)
+        async with Side(server, proto, p) as side:
+            return await _chat_mix(side, kind, p)
+    async with Backing() as backing:
+        servers = [CoconServer({**backing.node_env(i + 1), **rooms}) for i in range(p.nodes)]
+        servers[0].label = f"cocon x{p.nodes} (PostgreSQL, Redis)"
+        async with ClusterSide(servers, backing, p) as cluster:
+            figures = await _chat_mix(cluster, kind, p)
+    return {**figures, "nodes": p.nodes}
+
+
+async def _chat_mix(side: Side, kind: str, p: Params) -> Figures:
+    server = side.server
+    setup = await side.client.call(
+        {"cmd": "chat_setup", "users": p.users, "rooms": p.rooms}, p.timeout_s
+    )
+    closed, cpu = await side.measured(
+        {"cmd": "chat_closed", "duration_s": p.duration_s}, p.duration_s + 60
+    )
+    sat = closed["accepted_msgs_per_s"]
+    # The open-loop phase: half of this side's saturation, or the rate asked for
+    # (--rate: the same offered load for every side and every version compared).
+    half = p.rate or max(1.0, sat / 2)
+    opened, cpu_open = await side.measured(
+        {"cmd": "chat_open", "rate": half, "duration_s": p.duration_s}, p.duration_s + 60
+    )
+    storm: Figures = {}
+    if p.storm > 0:
+        stormed, cpu_storm = await side.measured(
+            {
+                "cmd": "chat_open",
+                "rate": half,
+                "duration_s": p.duration_s,
+                "connects_per_s": p.storm,
+            },
+            p.duration_s + 90,
         )
-        closed, cpu = await side.measured(
-            {"cmd": "chat_closed", "duration_s": p.duration_s}, p.duration_s + 60
+        storm = {f"storm_{k}": stormed.get(k, float("nan")) for k in STORM_FIGURES}
+        storm.update(  # where a Cocon arrival's time went, step by step
+            (f"storm_{k}", v)
+            for k, v in stormed.items()
+            if k.endswith(("_p50_ms", "_p99_ms")) and k not in STORM_FIGURES
         )
-        sat = closed["accepted_msgs_per_s"]
-        # The open-loop phase: half of this side's saturation, or the rate asked for
-        # (--rate: the same offered load for every side and every version compared).
-        half = p.rate or max(1.0, sat / 2)
-        opened, cpu_open = await side.measured(
-            {"cmd": "chat_open", "rate": half, "duration_s": p.duration_s}, p.duration_s + 60
-        )
-        storm: Figures = {}
-        if p.storm > 0:
-            stormed, cpu_storm = await side.measured(
-                {
-                    "cmd": "chat_open",
-                    "rate": half,
-                    "duration_s": p.duration_s,
-                    "connects_per_s": p.storm,
-                },
-                p.duration_s + 90,
-            )
-            storm = {f"storm_{k}": stormed.get(k, float("nan")) for k in STORM_FIGURES}
-            storm.update(  # where a Cocon arrival's time went, step by step
-                (f"storm_{k}", v)
-                for k, v in stormed.items()
-                if k.endswith(("_p50_ms", "_p99_ms")) and k not in STORM_FIGURES
-            )
-            storm["storm_server_cpu_util"] = cpu_storm["server_cpu_util"]
-            storm["storm_steal_pct"] = cpu_storm["steal_pct"]
-        return {
-            "server": server.label,
-            "users": setup["users"],
-            "rooms": setup["rooms"],
-            "setup_s": setup["setup_s"],
-            "accepted_msgs_per_s": sat,
-            "cpu_us_per_msg": _per(cpu["server_cpu_s"], closed["accepted"]),
-            "deliveries_per_s": closed["deliveries_per_s"],
-            "cpu_us_per_delivery": _per(cpu["server_cpu_s"], closed["deliveries"]),
-            "half_rate": half,
-            "latency_p50_ms": opened.get("latency_p50_ms", float("nan")),
-            "latency_p99_ms": opened.get("latency_p99_ms", float("nan")),
-            "half_accepted": opened["accepted"],
-            "half_sent": opened["sent"],
-            "errors": closed["errors"],
-            "error_codes": closed["error_codes"],
-            "complete": closed["accepted"] > 0
-            and opened["accepted"] >= opened["sent"] * 0.99
-            and (not storm or storm["storm_accepted"] >= storm["storm_sent"] * 0.99),
-            **cpu,
-            "half_server_cpu_util": cpu_open["server_cpu_util"],
-            "half_client_cpu_util": cpu_open["client_cpu_util"],
-            "half_steal_pct": cpu_open["steal_pct"],
-            **storm,
-            **({} if kind == "cocon" else {"note": S3_REFERENCE_NOTE}),
-        }
+        storm["storm_server_cpu_util"] = cpu_storm["server_cpu_util"]
+        storm["storm_steal_pct"] = cpu_storm["steal_pct"]
+    return {
+        "server": server.label,
+        "users": setup["users"],
+        "rooms": setup["rooms"],
+        "setup_s": setup["setup_s"],
+        **({"users_per_node": setup["users_per_node"]} if "users_per_node" in setup else {}),
+        "accepted_msgs_per_s": sat,
+        "cpu_us_per_msg": _per(cpu["server_cpu_s"], closed["accepted"]),
+        "deliveries_per_s": closed["deliveries_per_s"],
+        "cpu_us_per_delivery": _per(cpu["server_cpu_s"], closed["deliveries"]),
+        "half_rate": half,
+        "latency_p50_ms": opened.get("latency_p50_ms", float("nan")),
+        "latency_p99_ms": opened.get("latency_p99_ms", float("nan")),
+        "half_accepted": opened["accepted"],
+        "half_sent": opened["sent"],
+        "errors": closed["errors"],
+        "error_codes": closed["error_codes"],
+        "complete": closed["accepted"] > 0
+        and opened["accepted"] >= opened["sent"] * 0.99
+        and (not storm or storm["storm_accepted"] >= storm["storm_sent"] * 0.99),
+        **cpu,
+        **{  # PostgreSQL's and Redis's (the whole server's) CPU, with --nodes
+            f"{name}_cpu_us_per_msg": _per(cpu[f"{name}_cpu_s"], closed["accepted"])
+            for name in ("pg", "redis")
+            if f"{name}_cpu_s" in cpu
+        },
+        "half_server_cpu_util": cpu_open["server_cpu_util"],
+        "half_client_cpu_util": cpu_open["client_cpu_util"],
+        "half_steal_pct": cpu_open["steal_pct"],
+        **storm,
+        **({} if kind == "cocon" else {"note": S3_REFERENCE_NOTE}),
+    }
 
 
 class ClusterSide(Side):

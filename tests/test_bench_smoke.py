@@ -111,6 +111,22 @@ def test_pin_on_one_cpu_is_a_usage_error() -> None:
     assert "--pin needs two CPUs" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_nodes_outside_s3_is_a_usage_error() -> None:
+    """``--nodes`` belongs to s3: elsewhere exit status 2 and a plain message."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "s1", "--nodes", "2", "--only", "cocon"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "--nodes is an option of s3" in out.stderr and "Traceback" not in out.stderr
+
+
 async def test_first_and_last_delivery_of_each_message() -> None:
     # Three messages (told apart by their send time), deliveries in arrival order.
     sent = array("d", [10.0, 10.0, 20.0, 10.0, 20.0, 30.0])
