@@ -31,7 +31,7 @@ from cocon.actions.common import (
     to_builtins,
 )
 from cocon.actions.dm_facts import DmFacts, dm_facts
-from cocon.actions.private import conversation_info
+from cocon.actions.private import conversation_info, position
 from cocon.domain.pseudo import pseudo_key
 from cocon.domain.text import clean_text, mentioned_pseudos
 from cocon.errors import BadRequest, ClientError, NotAllowed, RateLimited
@@ -235,7 +235,8 @@ async def send_request_notice(rt: Runtime, peer: int, conv_id: int, preview: str
     """The one inbox notice a private request makes: who asks, and a preview."""
     async with rt.engine.connect() as db:
         conv = await access_conversation(db, peer, conv_id)
-        info = await conversation_info(rt, db, conv, peer)
+        pos = await position(db, conv)
+    info = await conversation_info(rt, conv, peer, pos)
     await notify(
         rt, peer, "pm_request", {"conversation": to_builtins(info), "preview": preview[:140]}
     )

@@ -18,15 +18,19 @@ from cocon.store import streams as stream_store
 from cocon.store.social import ConversationRow
 
 
+async def position(db: AsyncConnection, conv: ConversationRow) -> tuple[int, int] | None:
+    """The conversation stream's epoch and last sequence number, read on ``db``."""
+    return await db.run_sync(stream_store.position, conv.stream)
+
+
 async def conversation_info(
-    rt: Runtime, db: AsyncConnection, conv: ConversationRow, viewer: int
-) -> ConversationInfo:
-    return await _info(rt, conv, viewer, await db.run_sync(stream_store.position, conv.stream))
-
-
-async def _info(
     rt: Runtime, conv: ConversationRow, viewer: int, pos: tuple[int, int] | None
 ) -> ConversationInfo:
+    """What ``viewer`` is shown of ``conv``. Call it holding no connection of the engine:
+    the peer's card, when this node has not cached it, is read through the store, which on
+    PostgreSQL takes a connection of the same pool, and a pool's worth of callers each
+    holding one while waiting for another would starve it (s3 on two nodes did:
+    docs/benchmarks.md, seventeenth round)."""
     peer = await brief(rt, conv.peer_of(viewer))
     if peer is None:
         raise NotFound("Cette personne n'existe pas.")
@@ -61,12 +65,14 @@ async def conversations_for(
             or conv.state != "declined"
             or conv.requested_by == user_id
         ):
-            out.append(await _info(rt, conv, user_id, pos))
+            out.append(await conversation_info(rt, conv, user_id, pos))
     return out
 
 
-async def _tell(rt: Runtime, db: AsyncConnection, conv: ConversationRow, user_id: int) -> None:
-    info = await conversation_info(rt, db, conv, user_id)
+async def _tell(
+    rt: Runtime, conv: ConversationRow, pos: tuple[int, int] | None, user_id: int
+) -> None:
+    info = await conversation_info(rt, conv, user_id, pos)
     control = f"sub {conv.stream}" if follows(conv, user_id) else ""
     await publish(rt, f"user:{user_id}", ConversationEvent(conversation=info), control=control)
 
@@ -86,12 +92,12 @@ async def do_open_pm(rt: Runtime, conn: Connection, peer_id: int, ref: str | Non
         elif conv.state == "declined" and conv.requested_by == peer_id:
             # The one who declined may still start a conversation later.
             conv = await social.set_conversation_state(db, conv.id, "accepted")
-        info = await conversation_info(rt, db, conv, conn.user_id)
+        pos = await position(db, conv)
+    info = await conversation_info(rt, conv, conn.user_id, pos)
     if follows(conv, conn.user_id):
         await rt.hub.subscribe(conn, conv.stream)
     conn.send(ConversationEvent(conversation=info, ref=ref))
-    async with rt.engine.connect() as db:
-        await _tell(rt, db, conv, conn.user_id)
+    await _tell(rt, conv, pos, conn.user_id)
 
 
 async def do_answer_pm(
@@ -106,10 +112,10 @@ async def do_answer_pm(
         conv = await social.set_conversation_state(
             db, conv.id, "accepted" if accept else "declined"
         )
-        info = await conversation_info(rt, db, conv, conn.user_id)
+        pos = await position(db, conv)
+    info = await conversation_info(rt, conv, conn.user_id, pos)
     if accept:
         await rt.hub.subscribe(conn, conv.stream)
     conn.send(ConversationEvent(conversation=info, ref=ref))
-    async with rt.engine.connect() as db:
-        await _tell(rt, db, conv, conn.user_id)
-        await _tell(rt, db, conv, conv.requested_by)
+    await _tell(rt, conv, pos, conn.user_id)
+    await _tell(rt, conv, pos, conv.requested_by)

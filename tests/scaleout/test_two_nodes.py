@@ -129,3 +129,45 @@ async def test_users_of_a_dead_node_leave_within_15s(
     profile = await a.request("profile", user=doomed.id)
     assert profile["online"] is False
     await asyncio.sleep(0)
+
+
+async def test_many_private_answers_at_once_across_nodes(
+    cluster: Cluster, new_client: Callable[[ServerProcess], Client]
+) -> None:
+    """More answers at once on one node than its pool has connections, each about a peer
+    whose card that node has never read. An answer used to hold its connection while the
+    card was read through another one of the same pool: a pool's worth of them waited on
+    each other until the pool's 30 s timeout, and the answers failed as internal errors
+    (s3 on two nodes, docs/benchmarks.md, seventeenth round)."""
+    lifted = {
+        "COCON_MAX_CONNECTIONS_PER_IP": "1000",
+        "COCON_ENTRIES_PER_MINUTE": "100000",
+    }
+    n1, n2 = cluster.node("n1", **lifted), cluster.node("n2", **lifted)
+    pairs = 40  # the pool: 10 connections and 10 more on overflow
+    askers = [new_client(n1) for _ in range(pairs)]
+    answerers = [new_client(n2) for _ in range(pairs)]
+    for c in (*askers, *answerers):
+        await c.enter()
+        await c.connect()
+    convs = [
+        (await a.request("open_pm", user=b.id))["conversation"]
+        for a, b in zip(askers, answerers, strict=True)
+    ]
+    t0 = time.monotonic()
+    answers = await asyncio.gather(
+        *(
+            b.request("answer_pm", timeout=60, conversation=conv["id"], accept=True)
+            for b, conv in zip(answerers, convs, strict=True)
+        )
+    )
+    assert [a.get("type") for a in answers] == ["conversation"] * pairs, answers
+    assert {a["conversation"]["state"] for a in answers} == {"accepted"}
+    assert {a["conversation"]["peer"]["id"] for a in answers} == {a.id for a in askers}
+    assert time.monotonic() - t0 < 20, "the answers waited for the pool"
+
+    async def told_accepted(asker: Client) -> None:  # after the pending one of its own open_pm
+        while (await asker.wait("conversation", timeout=20))["conversation"]["state"] != "accepted":
+            pass
+
+    await asyncio.gather(*(told_accepted(a) for a in askers))
