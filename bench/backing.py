@@ -8,9 +8,10 @@ key/channel prefix ``cocon_bench_<random>`` on ``BENCH_REDIS_URL`` (default
 under that prefix are deleted (``SCAN MATCH`` + ``DEL``; never ``FLUSHALL``). Both URLs must
 point at a loopback address.
 
-It also reads the CPU that PostgreSQL spends for that database (its backends, found in
-``pg_stat_activity``, read from /proc) and Redis's own CPU counters (``INFO cpu``: the whole
-Redis server, which other users of the same Redis may also load).
+It also reads the CPU of the whole PostgreSQL server (from /proc: its postmaster, the parent
+of this bench's own backend, with every process it started, the ended ones included) and
+Redis's own CPU counters (``INFO cpu``: the whole Redis server); other users of the same
+servers would be counted too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bench.procstat import cpu_seconds
+from bench.procstat import parent_of, server_cpu_seconds
 from bench.servers import REPO_ROOT, ServerError, child_env, die_with_parent
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -87,6 +88,7 @@ class Backing:
         self.created = False
         self._redis: Any = None
         self._pg: Any = None
+        self._postmaster: int | None = None
 
     def node_env(self, index: int) -> dict[str, str]:
         """The settings of node ``index`` (1-based): shared store, bus and key; own id."""
@@ -195,20 +197,18 @@ class Backing:
 
     # -- CPU of the shared services
 
-    async def pg_backends(self) -> list[int]:
-        """The PostgreSQL backend pids connected to this database (our bench connection
-        excluded)."""
+    async def pg_server_cpu_s(self) -> float:
+        """The PostgreSQL server's user+system CPU seconds so far (the whole server: its
+        postmaster, found as the parent of this bench's backend, every process it started,
+        and those that ended; a pool's overflow connections come and go under load)."""
         if self._pg is None:
-            return []
-        rows = await self._pg.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            self.name,
-        )
-        return [int(r["pid"]) for r in rows]
-
-    @staticmethod
-    def cpu_by_pid(pids: list[int]) -> dict[int, float]:
-        return {pid: cpu_seconds([pid]) for pid in pids}
+            return float("nan")
+        if self._postmaster is None:
+            backend = int(await self._pg.fetchval("SELECT pg_backend_pid()"))
+            self._postmaster = parent_of(backend)
+            if self._postmaster is None:
+                return float("nan")
+        return server_cpu_seconds(self._postmaster)
 
     async def redis_cpu_s(self) -> float:
         """Redis's user+system CPU seconds so far (the whole server)."""
@@ -217,13 +217,11 @@ class Backing:
         info = await self._redis.info("cpu")
         return float(info.get("used_cpu_user", 0.0)) + float(info.get("used_cpu_sys", 0.0))
 
-    async def mark(self) -> tuple[dict[int, float], float]:
-        return self.cpu_by_pid(await self.pg_backends()), await self.redis_cpu_s()
+    async def mark(self) -> tuple[float, float]:
+        return await self.pg_server_cpu_s(), await self.redis_cpu_s()
 
-    async def used(self, start: tuple[dict[int, float], float]) -> dict[str, float]:
-        """PostgreSQL (this database's backends) and Redis CPU seconds since ``start``."""
+    async def used(self, start: tuple[float, float]) -> dict[str, float]:
+        """PostgreSQL's and Redis's CPU seconds since ``start`` (each the whole server)."""
         pg0, redis0 = start
         pg1, redis1 = await self.mark()
-        # A backend that appeared meanwhile is billed from 0 (pools open few, early).
-        pg = sum(max(0.0, t - pg0.get(pid, 0.0)) for pid, t in pg1.items())
-        return {"pg_cpu_s": pg, "redis_cpu_s": redis1 - redis0}
+        return {"pg_cpu_s": pg1 - pg0, "redis_cpu_s": redis1 - redis0}

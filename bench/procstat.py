@@ -26,8 +26,9 @@ def raise_nofile() -> int:
     return hard
 
 
-def _read_stat(pid: int) -> tuple[int, int] | None:
-    """(ppid, utime+stime in ticks) for a pid, or None if it is gone."""
+def _read_stat(pid: int, reaped: bool = False) -> tuple[int, int] | None:
+    """(ppid, utime+stime in ticks) for a pid, or None if it is gone; with ``reaped``, plus
+    the time of its children that have exited and been waited for (cutime+cstime)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             raw = fh.read()
@@ -35,10 +36,17 @@ def _read_stat(pid: int) -> tuple[int, int] | None:
         return None
     # The command name may contain spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(b")") + 2 :].split()
-    # fields[0] is state (field 3); ppid is field 4, utime 14, stime 15.
+    # fields[0] is state (field 3); ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
     ppid = int(fields[1])
     ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
     return ppid, ticks
+
+
+def parent_of(pid: int) -> int | None:
+    st = _read_stat(pid)
+    return None if st is None else st[0]
 
 
 def cpus_of(pids: list[int]) -> list[int]:
@@ -67,6 +75,17 @@ def process_tree(root: int) -> list[int]:
             out.append(pid)
             todo.extend(children.get(pid, []))
     return out
+
+
+def server_cpu_seconds(root: int) -> float:
+    """CPU seconds of a forking server so far: its root process with the children it has
+    reaped, and its live descendants (PostgreSQL: the postmaster, every backend and
+    auxiliary process, and the backends that have ended)."""
+    root_st = _read_stat(root, reaped=True)
+    if root_st is None:
+        return float("nan")
+    others = [pid for pid in process_tree(root) if pid != root]
+    return root_st[1] / CLK_TCK + cpu_seconds(others)
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -18,7 +18,7 @@ import pytest
 
 from bench.cli import caveats, client_warning, steal_warning
 from bench.loadclient import Counter, IrcClient, IrcConn, per_message
-from bench.procstat import machine_ticks, steal_pct
+from bench.procstat import machine_ticks, server_cpu_seconds, steal_pct
 from bench.servers import NgircdServer, Placement
 
 REPO = Path(__file__).resolve().parent.parent
@@ -243,3 +243,12 @@ async def test_irc_chat_line_is_acknowledged_and_a_refusal_counted() -> None:
             conn.transport.close()
     finally:
         server.stop()
+
+
+def test_server_cpu_counts_the_processes_it_started_and_reaped() -> None:
+    """A forking server's CPU (PostgreSQL's, in s3 --nodes and s6) includes the backends
+    that ended during the phase: here a child that burns 0.3 s and is waited for."""
+    before = server_cpu_seconds(os.getpid())
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True, timeout=60)
+    assert server_cpu_seconds(os.getpid()) - before >= 0.28
