@@ -44,9 +44,11 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=4, max_overflow=4)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        normalize_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True
-    )
+    # Twenty connections, opened as needed and then kept: no overflow, whose connections
+    # are closed as soon as they are given back, so that a load around the pool's size
+    # made PostgreSQL start and end a backend dozens of times a second (s3 on two nodes:
+    # ~900 in 17 s; docs/benchmarks.md, seventeenth round).
+    return create_async_engine(normalize_url(url), pool_size=20, max_overflow=0, pool_pre_ping=True)
 
 
 def normalize_url(url: str) -> str:
