@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,38 +94,38 @@ def test_s2_pinned_smoke_both_sides() -> None:
     assert {"latency_first_p50_ms", "latency_last_p99_ms"} <= set(result["ratios"])
 
 
-def test_pin_on_one_cpu_is_a_usage_error() -> None:
-    """``--pin`` where the bench may use one CPU only: exit status 2 and a plain message,
-    before any server starts."""
+def _usage_error(args: str, preexec_fn: Callable[[], None] | None = None) -> str:
+    """``python -m bench <args>``, which must refuse at once: its stderr, once it exited with
+    status 2 (a usage error) and no traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
     out = subprocess.run(
-        [sys.executable, "-m", "bench", "s2", "--pin", "--only", "cocon"],
+        [sys.executable, "-m", "bench", *args.split()],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+        preexec_fn=preexec_fn,
     )
     assert out.returncode == 2, out.stderr[-2000:]
-    assert "--pin needs two CPUs" in out.stderr and "Traceback" not in out.stderr
+    assert "Traceback" not in out.stderr
+    return out.stderr
+
+
+def test_pin_on_one_cpu_is_a_usage_error() -> None:
+    """``--pin`` where the bench may use one CPU only: exit status 2 and a plain message,
+    before any server starts."""
+    stderr = _usage_error(
+        "s2 --pin --only cocon",
+        lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )
+    assert "--pin needs two CPUs" in stderr
 
 
 def test_nodes_outside_s3_is_a_usage_error() -> None:
     """``--nodes`` belongs to s3: elsewhere exit status 2 and a plain message."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
-    out = subprocess.run(
-        [sys.executable, "-m", "bench", "s1", "--nodes", "2", "--only", "cocon"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert out.returncode == 2, out.stderr[-2000:]
-    assert "--nodes is an option of s3" in out.stderr and "Traceback" not in out.stderr
+    assert "--nodes is an option of s3" in _usage_error("s1 --nodes 2 --only cocon")
 
 
 async def test_first_and_last_delivery_of_each_message() -> None:
