@@ -80,7 +80,9 @@ def process_tree(root: int) -> list[int]:
 def server_cpu_seconds(root: int) -> float:
     """CPU seconds of a forking server so far: its root process with the children it has
     reaped, and its live descendants (PostgreSQL: the postmaster, every backend and
-    auxiliary process, and the backends that have ended)."""
+    auxiliary process, and the backends that have ended). A child that ends between two
+    readings is counted whole in the second, its time before the first included: a small
+    excess for a server whose children live long (a kept pool), none for short ones."""
     root_st = _read_stat(root, reaped=True)
     if root_st is None:
         return float("nan")
