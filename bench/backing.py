@@ -1,6 +1,7 @@
-"""PostgreSQL and Redis for the scale-out scenario (s6): a database and a key prefix of its own.
+"""PostgreSQL and Redis for the scale-out runs (s6, s3 --nodes): a database and a key prefix
+of its own.
 
-Each s6 side gets a fresh database ``cocon_bench_<random>`` on the PostgreSQL server of
+Each such side gets a fresh database ``cocon_bench_<random>`` on the PostgreSQL server of
 ``BENCH_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``, used only to
 create and drop it), migrated once with ``cocon migrate`` before any node starts, and a Redis
 key/channel prefix ``cocon_bench_<random>`` on ``BENCH_REDIS_URL`` (default

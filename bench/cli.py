@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import SCENARIOS
+from bench.backing import BackingError
+from bench.control import LoadClientError
 from bench.procstat import raise_nofile
 from bench.scenarios import DEFAULTS, DESCRIPTIONS, PER_MESSAGE, RUNNERS, Figures, Params
 from bench.servers import Placement, ServerError
@@ -351,7 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     raise_nofile()
     # SIGTERM unwinds like Ctrl-C, so that each side's servers and client are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    result = asyncio.run(run_scenario(args))
+    try:
+        result = asyncio.run(run_scenario(args))
+    except (ServerError, BackingError, LoadClientError) as exc:
+        # A server that would not start, PostgreSQL or Redis missing, a load command the
+        # server refused: said in one line; every side's processes are already stopped.
+        print(f"bench: {exc}", file=sys.stderr)
+        return 3
     if args.json:
         print(json.dumps(_finite(result), allow_nan=False))
         for warning in caveats(result):

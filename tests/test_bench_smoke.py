@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from array import array
@@ -94,21 +95,26 @@ def test_s2_pinned_smoke_both_sides() -> None:
     assert {"latency_first_p50_ms", "latency_last_p99_ms"} <= set(result["ratios"])
 
 
-def _usage_error(args: str, preexec_fn: Callable[[], None] | None = None) -> str:
-    """``python -m bench <args>``, which must refuse at once: its stderr, once it exited with
-    status 2 (a usage error) and no traceback."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
+def _refusal(
+    args: str,
+    status: int = 2,
+    preexec_fn: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """``python -m bench <args>``, which must stop without a result: its stderr, once it
+    exited with ``status`` (2: a usage error) and no traceback."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COCON_")}
     out = subprocess.run(
         [sys.executable, "-m", "bench", *args.split()],
         cwd=REPO,
-        env=env,
+        env={**base, **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
         preexec_fn=preexec_fn,
     )
-    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.returncode == status, out.stderr[-2000:]
     assert "Traceback" not in out.stderr
     return out.stderr
 
@@ -116,16 +122,27 @@ def _usage_error(args: str, preexec_fn: Callable[[], None] | None = None) -> str
 def test_pin_on_one_cpu_is_a_usage_error() -> None:
     """``--pin`` where the bench may use one CPU only: exit status 2 and a plain message,
     before any server starts."""
-    stderr = _usage_error(
+    stderr = _refusal(
         "s2 --pin --only cocon",
-        lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
     )
     assert "--pin needs two CPUs" in stderr
 
 
 def test_nodes_outside_s3_is_a_usage_error() -> None:
     """``--nodes`` belongs to s3: elsewhere exit status 2 and a plain message."""
-    assert "--nodes is an option of s3" in _usage_error("s1 --nodes 2 --only cocon")
+    assert "--nodes is an option of s3" in _refusal("s1 --nodes 2 --only cocon")
+
+
+def test_nodes_without_postgresql_says_so() -> None:
+    """s3 --nodes where PostgreSQL does not answer: exit status 3 and one plain line."""
+    with socket.socket() as sock:  # a loopback port that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"postgresql://postgres@127.0.0.1:{sock.getsockname()[1]}/test"
+    stderr = _refusal("s3 --only cocon --nodes 2", 3, env={"BENCH_DATABASE_URL": url})
+    assert (
+        stderr.startswith(f"bench: PostgreSQL unreachable at {url}: ") and stderr.count("\n") == 1
+    )
 
 
 async def test_first_and_last_delivery_of_each_message() -> None:

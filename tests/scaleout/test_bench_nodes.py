@@ -4,21 +4,17 @@ spanning them)."""
 
 from __future__ import annotations
 
-import os
+import pytest
 
 from tests.test_bench_smoke import _bench
 
 
-def test_s3_on_two_nodes(pg_admin: str, shared_redis: str) -> None:
-    os.environ["BENCH_DATABASE_URL"] = pg_admin
-    os.environ["BENCH_REDIS_URL"] = shared_redis
-    try:
-        result = _bench(
-            "s3 --only cocon --nodes 2 --users 20 --rooms 2 --duration 2 --rate 7 --timeout 120",
-            200,
-        )
-    finally:
-        del os.environ["BENCH_DATABASE_URL"], os.environ["BENCH_REDIS_URL"]
+def test_s3_on_two_nodes(pg_admin: str, shared_redis: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCH_DATABASE_URL", pg_admin)
+    monkeypatch.setenv("BENCH_REDIS_URL", shared_redis)
+    result = _bench(
+        "s3 --only cocon --nodes 2 --users 20 --rooms 2 --duration 2 --rate 7 --timeout 120", 200
+    )
     cocon = result["cocon"]
     assert cocon["server"] == "cocon x2 (PostgreSQL, Redis)" and cocon["nodes"] == 2, cocon
     assert cocon["users_per_node"] == [10, 10], cocon

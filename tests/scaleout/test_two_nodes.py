@@ -144,7 +144,7 @@ async def test_many_private_answers_at_once_across_nodes(
         "COCON_ENTRIES_PER_MINUTE": "100000",
     }
     n1, n2 = cluster.node("n1", **lifted), cluster.node("n2", **lifted)
-    pairs = 40  # the pool: 10 connections and 10 more on overflow
+    pairs = 40  # twice a node's pool of 20
     askers = [new_client(n1) for _ in range(pairs)]
     answerers = [new_client(n2) for _ in range(pairs)]
     for c in (*askers, *answerers):
